@@ -1,0 +1,507 @@
+"""The multi-task classifier: a skorch ``NeuralNet`` with one head per task."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import ClassifierMixin
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from skorch import NeuralNet
+from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, PrintLog
+from skorch.exceptions import NotInitializedError
+from skorch.utils import to_tensor
+
+from ._runtime import resolve_device, seeded_torch
+from .metrics import mean_valid_accuracy, task_accuracies
+from .modules import MLPTrunk, MultiTaskModule, accepts_argument, trunk_output_width
+from .split import MultiTaskValidSplit
+from .targets import MISSING, TaskEncoder
+from .validation import check_features, check_n_rows
+
+
+class MultiTaskClassifier(ClassifierMixin, NeuralNet):
+    """One neural network, a shared trunk and a head per task, as a scikit-learn classifier.
+
+    A subclass of skorch's :class:`~skorch.NeuralNet`: callbacks, ``optimizer__*``,
+    ``iterator_train__*``, ``train_split``, ``warm_start``, ``partial_fit``,
+    ``history``, ``module__*`` and ``save_params``/``load_params`` work as in
+    skorch. What skmtl adds: targets given as a dict of tasks, a DataFrame, or a
+    2-D or 1-D array, with missing labels; outputs in the same kind; a masked,
+    weighted sum of per-task cross-entropies; a validation split that works
+    with several tasks; ``device="auto"``; and ``random_state``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module class or instance, default=None
+        The shared trunk. ``None`` builds :class:`~skmtl.modules.MLPTrunk` from
+        ``hidden_units``, ``dropout`` and ``activation``. Any module mapping a
+        batch of ``X`` to a ``(batch, features)`` tensor works; skmtl adds the
+        heads. Arguments go as ``module__name=value``; a trunk whose
+        constructor takes ``in_features`` receives ``n_features_in_`` unless
+        given.
+    hidden_units : tuple of int, default=(256, 256)
+        Hidden layer widths of the default trunk.
+    dropout : float, default=0.0
+        Dropout after each hidden layer of the default trunk.
+    activation : str or torch.nn.Module class, default="relu"
+        Activation of the default trunk (``"relu"``, ``"gelu"``, ``"silu"``, ...).
+    task_weights : dict, default=None
+        ``{task: weight}`` in the joint loss; tasks left out weigh 1.
+    classes : dict, default=None
+        ``{task: labels}`` fixing a task's classes and their order up front, so
+        that ``predict_proba`` columns are the same in every CV fold. For 1-D
+        ``Y`` a plain list is accepted. Other tasks take their classes from the
+        data, sorted.
+    task_names : list, default=None
+        Names of the columns of an array ``Y`` (default ``task_0``, ``task_1``,
+        ...). Not used for a dict or DataFrame ``Y``, which name their tasks.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, dropout and the validation
+        split: with an int, training on the CPU is repeatable bit for bit.
+        The global torch random state is left untouched.
+    criterion : torch loss class, default=torch.nn.CrossEntropyLoss
+        Per-task loss, called with ``reduction="none"``; skmtl averages it over
+        each task's labelled rows. ``criterion__label_smoothing=0.1`` etc. work.
+    optimizer : torch optimizer class, default=torch.optim.Adam
+    lr : float, default=1e-3
+    max_epochs : int, default=50
+    batch_size : int, default=256
+    train_split : callable or None, default=MultiTaskValidSplit(0.2)
+        The internal validation split behind ``valid_loss`` and ``valid_acc``;
+        ``None`` trains on all rows.
+    device : str or torch.device, default="auto"
+        ``"auto"`` uses CUDA when available, else the CPU. Reading
+        ``clf.device`` gives the device in use; ``get_params`` keeps ``"auto"``.
+    verbose : int, default=0
+        ``1`` prints skorch's table of losses per epoch.
+    **kwargs
+        Any other :class:`~skorch.NeuralNet` argument, e.g. ``callbacks``,
+        ``warm_start``, ``iterator_train__shuffle``, ``optimizer__weight_decay``.
+
+    Attributes
+    ----------
+    tasks_ : list
+        Task names, in column order.
+    classes_ : dict or ndarray
+        ``{task: labels}``; ``predict_proba`` columns follow it. A plain array
+        when ``Y`` was 1-D.
+    n_features_in_ : int
+        Number of features seen in fit.
+    feature_names_in_ : ndarray of str
+        Column names of ``X``, when it had string column names.
+    target_encoder_ : TaskEncoder
+        Encodes ``Y`` to class codes and predictions back.
+    task_weights_ : ndarray of shape (n_tasks,)
+        The weight of each task's loss.
+    module_, criterion_, optimizer_, history_, callbacks_
+        As in skorch.
+
+    See Also
+    --------
+    sklearn.multioutput.MultiOutputClassifier : one independent model per task.
+
+    Notes
+    -----
+    ``score`` is the mean over tasks of each task's accuracy on the rows
+    labelled for it. ``MultiOutputClassifier.score`` is subset accuracy (a row
+    counts only if every task is right); that is undefined for a row with a
+    missing label and is dominated by the hardest task, whereas the mean
+    per-task accuracy uses every label there is and splits into the per-task
+    scores of :meth:`score_tasks`.
+
+    Examples
+    --------
+    >>> from skmtl import MultiTaskClassifier
+    >>> from skmtl.datasets import load_penguins
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.impute import SimpleImputer
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> X, Y = load_penguins(return_X_y=True)
+    >>> model = make_pipeline(SimpleImputer(), StandardScaler(),
+    ...                       MultiTaskClassifier(max_epochs=5, random_state=0))
+    >>> model.fit(X, Y).predict(X.head(2)).columns.tolist()
+    ['species', 'sex', 'island']
+    """
+
+    def __init__(
+        self,
+        module=None,
+        *,
+        hidden_units=(256, 256),
+        dropout=0.0,
+        activation="relu",
+        task_weights=None,
+        classes=None,
+        task_names=None,
+        random_state=None,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=50,
+        batch_size=256,
+        train_split=MultiTaskValidSplit(0.2),
+        device="auto",
+        verbose=0,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            device=device,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.hidden_units = hidden_units
+        self.dropout = dropout
+        self.activation = activation
+        self.task_weights = task_weights
+        self.classes = classes
+        self.task_names = task_names
+        self.random_state = random_state
+
+    # ``device`` stays "auto" as a parameter (for clone and get_params), while
+    # every skorch internal that reads ``self.device`` gets a real device.
+    @property
+    def device(self):
+        """The torch device in use; ``"auto"`` reads as ``"cuda"`` or ``"cpu"``."""
+        return resolve_device(self.__dict__.get("device"))
+
+    @device.setter
+    def device(self, value):
+        self.__dict__["device"] = value
+
+    def get_params(self, deep: bool = True, **kwargs) -> dict:
+        params = super().get_params(deep=deep, **kwargs)
+        params["device"] = self.__dict__["device"]
+        return params
+
+    def __setstate__(self, state: dict) -> None:
+        # skorch maps CUDA tensors to the CPU on load from state["device"],
+        # which must be a real device; "auto" is put back afterwards.
+        requested = state["device"]
+        state["device"] = resolve_device(requested)
+        super().__setstate__(state)
+        if requested == "auto":
+            self.__dict__["device"] = requested
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        tags.input_tags.sparse = True
+        return tags
+
+    @property
+    def _default_callbacks(self):
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            (
+                "valid_acc",
+                EpochScoring(mean_valid_accuracy, name="valid_acc", lower_is_better=False),
+            ),
+            ("print_log", PrintLog()),
+        ]
+
+    # ----------------------------------------------------------------- build
+
+    def initialize_module(self):
+        """Build the trunk from ``module``/``module__*`` and add one head per task.
+
+        Overrides skorch's hook: the heads' sizes come from the classes found
+        by ``fit``, so the network can only be built once data was seen.
+        """
+        if not hasattr(self, "target_encoder_"):
+            raise NotInitializedError(
+                f"{type(self).__name__} builds its network from the tasks, classes "
+                "and number of features it sees in fit; call fit(X, Y) instead of "
+                "initialize(). (fit with max_epochs=0 builds it without training, "
+                "e.g. before load_params.)"
+            )
+        kwargs = self.get_params_for("module")
+        trunk = self.module
+        if trunk is None:
+            trunk = MLPTrunk
+            kwargs = {
+                "hidden_units": self.hidden_units,
+                "dropout": self.dropout,
+                "activation": self.activation,
+                **kwargs,
+            }
+        if (
+            isinstance(trunk, type)
+            and "in_features" not in kwargs
+            and accepts_argument(trunk, "in_features")
+        ):
+            kwargs["in_features"] = self.n_features_in_
+        trunk = self.initialized_instance(trunk, kwargs)
+        width = trunk_output_width(trunk, self.n_features_in_)
+        n_classes = [len(self.target_encoder_.classes_[t]) for t in self.tasks_]
+        self.module_ = MultiTaskModule(trunk, width, n_classes)
+        return self
+
+    def initialize_criterion(self):
+        """Build the per-task criterion with ``reduction="none"``.
+
+        skmtl masks missing labels and averages each task over its labelled
+        rows itself (see :meth:`get_task_losses`), so it needs per-row losses.
+        """
+        kwargs = self.get_params_for("criterion")
+        if kwargs.get("reduction", "none") != "none":
+            raise ValueError(
+                "Leave criterion__reduction unset: skmtl averages each task's "
+                "loss over the rows labelled for it."
+            )
+        kwargs["reduction"] = "none"
+        self.criterion_ = self.initialized_instance(self.criterion, kwargs)
+        return self
+
+    # ------------------------------------------------------------------ loss
+
+    def get_task_losses(self, y_pred, y_true) -> torch.Tensor:
+        """Each task's mean loss over the rows of the batch labelled for it.
+
+        Parameters
+        ----------
+        y_pred : tuple of torch.Tensor
+            Logits of each task, as returned by the module.
+        y_true : torch.Tensor of shape (batch, n_tasks)
+            Class codes; ``-1`` marks a missing label.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_tasks,)
+            Zero for a task with no label in the batch.
+        """
+        losses = []
+        for t, logits in enumerate(y_pred):
+            target = y_true[:, t]
+            labelled = target >= 0
+            per_row = self.criterion_(logits, target.clamp(min=0))
+            count = labelled.sum().clamp(min=1)
+            losses.append((per_row * labelled).sum() / count)
+        return torch.stack(losses)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Weighted sum over tasks of :meth:`get_task_losses` (skorch hook)."""
+        y_true = to_tensor(y_true, device=self.device)
+        losses = self.get_task_losses(y_pred, y_true)
+        weights = torch.as_tensor(self.task_weights_, dtype=losses.dtype, device=losses.device)
+        return (weights * losses).sum()
+
+    # ------------------------------------------------------------------- fit
+
+    def _check_task_weights(self) -> np.ndarray:
+        weights = dict.fromkeys(self.tasks_, 1.0)
+        given = self.task_weights or {}
+        if not isinstance(given, Mapping):
+            raise ValueError(f"task_weights must be a dict {{task: weight}}; got {given!r}.")
+        unknown = [t for t in given if t not in weights]
+        if unknown:
+            raise ValueError(
+                f"task_weights names task(s) {unknown} that are not in Y; the tasks "
+                f"are {self.tasks_}."
+            )
+        weights.update(given)
+        values = np.array([float(w) for w in weights.values()])
+        if not np.isfinite(values).all() or (values < 0).any() or values.sum() == 0:
+            raise ValueError(
+                f"task_weights must be finite, non-negative and not all zero; got {weights}."
+            )
+        return values
+
+    def _check_fit_data(self, X, Y, *, reset: bool, classes=None):
+        if Y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is "
+                "None. Pass Y as a dict of tasks, a DataFrame, or a 1-D or 2-D array."
+            )
+        X = check_features(self, X, reset=reset)
+        if reset:
+            encoder = TaskEncoder(
+                task_names=self.task_names,
+                classes=self.classes if classes is None else classes,
+            )
+            codes = encoder.fit_transform(Y)
+            check_n_rows(X, codes)
+            self.target_encoder_ = encoder
+            self.tasks_ = list(encoder.tasks_)
+            self.classes_ = (
+                encoder.classes_[self.tasks_[0]] if encoder.kind_ == "1d" else dict(encoder.classes_)
+            )
+            self.task_weights_ = self._check_task_weights()
+        else:
+            codes = self.target_encoder_.transform(Y)
+            check_n_rows(X, codes)
+        labelled = (codes != MISSING).any(axis=1)
+        if not labelled.all():
+            if not labelled.any():
+                raise ValueError("Y has no labels at all; every row misses every task.")
+            warnings.warn(
+                f"Dropped {int((~labelled).sum())} row(s) of Y that have no label "
+                "for any task.",
+                UserWarning,
+                stacklevel=3,
+            )
+            X, codes = X[labelled], codes[labelled]
+        return X, codes
+
+    def fit(self, X, Y, **fit_params):
+        """Build the network from the data and train it.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Numeric features (encode categorical columns first).
+        Y : dict, DataFrame, or array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Labels per task; NaN, None or pd.NA mark a missing label. Rows
+            with no label at all are dropped with a warning.
+        **fit_params
+            Passed to the module's forward and to ``train_split``, as in skorch.
+
+        Returns
+        -------
+        self
+        """
+        reset = not (self.warm_start and self.initialized_)
+        X, codes = self._check_fit_data(X, Y, reset=reset)
+        with seeded_torch(self.random_state, offset=0 if reset else len(self.history)):
+            if reset:
+                self.initialize()
+            # skorch's NeuralNet.fit is initialize + partial_fit; calling its
+            # partial_fit keeps our partial_fit from encoding Y a second time.
+            return super().partial_fit(X, codes, _routing_method="fit", **fit_params)
+
+    def partial_fit(self, X, Y, classes=None, **fit_params):
+        """Train for ``max_epochs`` more epochs, building the network on the first call.
+
+        Parameters
+        ----------
+        X, Y
+            As in :meth:`fit`. After the first call, ``Y`` may hold a subset
+            of the tasks; labels must be among the fitted classes.
+        classes : dict, optional
+            On the first call, ``{task: labels}`` as the ``classes`` parameter.
+        **fit_params
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        self
+        """
+        reset = not self.initialized_
+        X, codes = self._check_fit_data(X, Y, reset=reset, classes=classes)
+        with seeded_torch(self.random_state, offset=0 if reset else len(self.history)):
+            return super().partial_fit(X, codes, **fit_params)
+
+    # --------------------------------------------------------------- predict
+
+    def _forward_logits(self, X) -> list[torch.Tensor]:
+        batches = list(self.forward_iter(X, training=False))
+        return [torch.cat(task) for task in zip(*batches)]
+
+    def _predict_codes(self, X) -> np.ndarray:
+        """Class codes ``(n_samples, n_tasks)`` of already validated ``X``."""
+        logits = self._forward_logits(X)
+        return torch.stack([out.argmax(dim=1) for out in logits], dim=1).numpy()
+
+    def _checked(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        return check_features(self, X, reset=False)
+
+    def predict_proba(self, X) -> dict | np.ndarray:
+        """Class probabilities of each task.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+
+        Returns
+        -------
+        dict or ndarray
+            ``{task: ndarray of shape (n_samples, n_classes_task)}``, columns in
+            the order of ``classes_[task]``; for a model fitted on 1-D ``Y``, one
+            ``(n_samples, n_classes)`` array, as any scikit-learn classifier.
+        """
+        logits = self._forward_logits(self._checked(X))
+        probas = [torch.softmax(out.float(), dim=1).numpy() for out in logits]
+        return self.target_encoder_.format_proba(probas)
+
+    def predict(self, X) -> Any:
+        """Predict the label of every task.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+
+        Returns
+        -------
+        dict, DataFrame or ndarray
+            In the kind of ``Y`` given to ``fit``: a dict of 1-D arrays; a
+            DataFrame with the same columns (and the index of ``X`` when ``X`` is
+            a DataFrame); an array of shape ``(n_samples, n_tasks)``; or a 1-D
+            array. Labels are the original labels.
+        """
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        codes = self._predict_codes(self._checked(X))
+        return self.target_encoder_.decode(codes, index=index)
+
+    def score_tasks(self, X, Y, sample_weight=None) -> dict[Hashable, float]:
+        """Accuracy of each task on the rows of ``Y`` labelled for it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        Y : dict, DataFrame or array-like
+            Any kind accepted by ``fit``; a dict or DataFrame may hold a subset
+            of the fitted tasks. A label the model never saw counts as wrong.
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        dict
+            ``{task: accuracy}`` for the tasks in ``Y``; NaN where a task has no
+            label.
+        """
+        X = self._checked(X)
+        codes, tasks = self.target_encoder_.transform(Y, unknown="mark", return_tasks=True)
+        check_n_rows(X, codes)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        cols = [self.tasks_.index(t) for t in tasks]
+        acc = task_accuracies(codes[:, cols], self._predict_codes(X)[:, cols], sample_weight)
+        return dict(zip(tasks, acc.tolist()))
+
+    def score(self, X, Y, sample_weight=None) -> float:
+        """Mean over tasks of each task's accuracy on its labelled rows.
+
+        Unlike ``MultiOutputClassifier.score`` (subset accuracy, every task of
+        a row right at once), this uses every label there is, also on rows
+        missing some tasks, and is the mean of :meth:`score_tasks`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        Y : dict, DataFrame or array-like
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+        """
+        scores = np.array(list(self.score_tasks(X, Y, sample_weight).values()))
+        if np.isnan(scores).all():
+            raise ValueError("Y has no label to score: every entry is missing.")
+        return float(np.nanmean(scores))
+

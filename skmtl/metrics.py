@@ -1,0 +1,146 @@
+"""Metrics and scorers over tasks with missing labels."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import get_scorer, make_scorer
+from sklearn.utils import _safe_indexing
+
+from .targets import MISSING
+
+
+def task_accuracies(
+    y_true: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray | None = None
+) -> np.ndarray:
+    """Accuracy of each task column over its labelled rows.
+
+    Parameters
+    ----------
+    y_true, y_pred : ndarray of shape (n_samples, n_tasks)
+        Class codes; ``y_true == MISSING`` marks rows without a label, which
+        are left out. Any other code that ``y_pred`` cannot produce (a label
+        unknown to the model) counts as wrong.
+    sample_weight : ndarray of shape (n_samples,), optional
+
+    Returns
+    -------
+    ndarray of shape (n_tasks,)
+        NaN for a task with no labelled row.
+    """
+    y_true = np.asarray(y_true).reshape(len(y_true), -1)
+    y_pred = np.asarray(y_pred).reshape(len(y_pred), -1)
+    weights = np.ones(len(y_true)) if sample_weight is None else np.asarray(sample_weight)
+    labelled = y_true != MISSING
+    hits = (y_true == y_pred) & labelled
+    totals = (labelled * weights[:, None]).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (hits * weights[:, None]).sum(axis=0) / np.where(totals > 0, totals, np.nan)
+
+
+def mean_valid_accuracy(net, X, y) -> float:
+    """Mean per-task accuracy of ``net`` on encoded targets ``y``.
+
+    The scoring function of the ``valid_acc`` column of the training log; it
+    works on class codes, so it runs inside skorch's epoch scoring.
+    """
+    return float(np.nanmean(task_accuracies(y, net._predict_codes(X))))
+
+
+def _final_step(estimator):
+    """The multi-task model itself, also when it ends a Pipeline."""
+    steps = getattr(estimator, "steps", None)
+    return steps[-1][1] if steps else estimator
+
+
+class _TaskView(ClassifierMixin, BaseEstimator):
+    """One task of a fitted multi-task classifier (or of a Pipeline ending in
+    one), seen as a plain single-task classifier by scikit-learn's scorers."""
+
+    def __init__(self, estimator, task):
+        self.estimator = estimator
+        self.task = task
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return _final_step(self.estimator).classes_[self.task]
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+    def predict(self, X):
+        encoder = _final_step(self.estimator).target_encoder_
+        return encoder.task_column(self.estimator.predict(X), self.task)
+
+    def predict_proba(self, X):
+        proba = self.estimator.predict_proba(X)
+        return proba[self.task] if isinstance(proba, dict) else proba
+
+
+class TaskScorer:
+    """Scorer of one task of a multi-task classifier; see :func:`task_scorer`."""
+
+    def __init__(self, task: Hashable, scorer: Callable):
+        self.task = task
+        self.scorer = scorer
+
+    def __call__(self, estimator, X, Y, **kwargs) -> float:
+        model = _final_step(estimator)
+        labelled, labels = model.target_encoder_.task_labels(Y, self.task)
+        if not labelled.any():
+            return float("nan")
+        X_task = _safe_indexing(X, np.flatnonzero(labelled))
+        return self.scorer(_TaskView(estimator, self.task), X_task, labels, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"task_scorer({self.task!r}, {self.scorer!r})"
+
+
+def task_scorer(task: Hashable, metric: str | Callable = "accuracy", **kwargs) -> TaskScorer:
+    """Make a scorer of one task, for ``GridSearchCV(scoring=...)``.
+
+    The scorer predicts with the multi-task estimator (or a Pipeline ending
+    in one) and applies ``metric`` to that task alone, on the rows where the
+    task has a label.
+
+    Parameters
+    ----------
+    task : hashable
+        The task's name, as in ``estimator.tasks_``.
+    metric : str or callable, default="accuracy"
+        A scikit-learn scoring name (``"accuracy"``, ``"balanced_accuracy"``,
+        ``"f1_macro"``, ``"roc_auc_ovr"``, ``"neg_log_loss"``, ...) or a metric
+        function ``metric(y_true, y_pred, **kwargs)`` passed to
+        :func:`sklearn.metrics.make_scorer`.
+    **kwargs
+        With a callable ``metric``: arguments of ``make_scorer`` and of the
+        metric (e.g. ``response_method="predict_proba"``, ``average="macro"``).
+
+    Returns
+    -------
+    TaskScorer
+        ``scorer(estimator, X, Y) -> float``, greater is better; NaN when
+        ``Y`` has no label for the task.
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from skmtl import MultiTaskClassifier, task_scorer
+    >>> search = GridSearchCV(
+    ...     MultiTaskClassifier(),
+    ...     {"lr": [1e-3, 1e-2]},
+    ...     scoring={"species": task_scorer("species"),
+    ...              "sex_f1": task_scorer("sex", "f1_macro")},
+    ...     refit="species",
+    ... )
+    """
+    if isinstance(metric, str):
+        if kwargs:
+            raise TypeError(
+                "Extra arguments only apply to a callable metric; with a scoring "
+                "name, pass e.g. metric='f1_macro' instead."
+            )
+        return TaskScorer(task, get_scorer(metric))
+    return TaskScorer(task, make_scorer(metric, **kwargs))

@@ -1,0 +1,145 @@
+"""PyTorch modules: the default MLP trunk and the trunk-plus-heads network."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+_ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+    "tanh": nn.Tanh,
+    "elu": nn.ELU,
+    "leaky_relu": nn.LeakyReLU,
+}
+_NORMS = {"batch": nn.BatchNorm1d, "layer": nn.LayerNorm}
+
+
+def _activation(activation: str | type[nn.Module]) -> nn.Module:
+    if isinstance(activation, str):
+        try:
+            return _ACTIVATIONS[activation]()
+        except KeyError:
+            raise ValueError(
+                f"Unknown activation {activation!r}; use one of "
+                f"{sorted(_ACTIVATIONS)} or a torch.nn.Module class."
+            ) from None
+    return activation()
+
+
+class MLPTrunk(nn.Module):
+    """Shared multi-layer perceptron: ``Linear -> [norm] -> activation -> [dropout]``.
+
+    Parameters
+    ----------
+    in_features : int
+        Number of input features.
+    hidden_units : sequence of int, default=(256, 256)
+        Width of each hidden layer. Empty means the trunk is the identity.
+    dropout : float, default=0.0
+        Dropout probability after each hidden layer.
+    activation : str or torch.nn.Module class, default="relu"
+        ``"relu"``, ``"gelu"``, ``"silu"``, ``"tanh"``, ``"elu"``,
+        ``"leaky_relu"``, or a module class such as ``torch.nn.Mish``.
+    norm : {None, "batch", "layer"}, default=None
+        Normalisation layer after each linear layer.
+
+    Attributes
+    ----------
+    out_features : int
+        Width of the trunk's output, which the task heads read.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden_units: Sequence[int] = (256, 256),
+        dropout: float = 0.0,
+        activation: str | type[nn.Module] = "relu",
+        norm: str | None = None,
+    ):
+        super().__init__()
+        if norm is not None and norm not in _NORMS:
+            raise ValueError(f"Unknown norm {norm!r}; use None, 'batch' or 'layer'.")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1); got {dropout!r}.")
+        layers: list[nn.Module] = []
+        width = in_features
+        for units in hidden_units:
+            layers.append(nn.Linear(width, int(units)))
+            if norm is not None:
+                layers.append(_NORMS[norm](int(units)))
+            layers.append(_activation(activation))
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            width = int(units)
+        self.layers = nn.Sequential(*layers)
+        self.out_features = width
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return self.layers(X)
+
+
+class MultiTaskModule(nn.Module):
+    """A shared trunk followed by one linear head per task.
+
+    Parameters
+    ----------
+    trunk : torch.nn.Module
+        Maps a batch ``X`` to features of shape ``(batch, trunk_features)``.
+    trunk_features : int
+        Width of the trunk's output.
+    n_classes : sequence of int
+        Number of classes of each task, in task order.
+
+    The forward pass returns a tuple of logits, one ``(batch, n_classes[t])``
+    tensor per task: skorch's convention for modules with several outputs.
+    """
+
+    def __init__(self, trunk: nn.Module, trunk_features: int, n_classes: Sequence[int]):
+        super().__init__()
+        self.trunk = trunk
+        self.heads = nn.ModuleList(nn.Linear(trunk_features, k) for k in n_classes)
+
+    def forward(self, X: torch.Tensor, **kwargs) -> tuple[torch.Tensor, ...]:
+        features = self.trunk(X, **kwargs)
+        return tuple(head(features) for head in self.heads)
+
+
+def accepts_argument(module_cls: type, name: str) -> bool:
+    """Whether ``module_cls(...)`` takes an argument called ``name``."""
+    try:
+        params = inspect.signature(module_cls).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params
+
+
+def trunk_output_width(trunk: nn.Module, n_features: int) -> int:
+    """Width of ``trunk``'s output, read from ``out_features`` or a dry run.
+
+    The dry run feeds two rows of zeros in eval mode without gradients, so it
+    touches neither the random state nor any running statistics.
+    """
+    width = getattr(trunk, "out_features", None)
+    if isinstance(width, int):
+        return width
+    was_training = trunk.training
+    trunk.eval()
+    try:
+        with torch.no_grad():
+            out = trunk(torch.zeros(2, n_features))
+    finally:
+        trunk.train(was_training)
+    if not isinstance(out, torch.Tensor) or out.ndim != 2:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(
+            f"The trunk module {type(trunk).__name__} must return one tensor of "
+            f"shape (n_samples, n_features); it returned {shape}. End it with "
+            "torch.nn.Flatten() or pool its output to a vector per sample."
+        )
+    return int(out.shape[1])

@@ -1,0 +1,93 @@
+"""Internal train/validation split for multi-task targets with missing labels."""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from skorch.dataset import ValidSplit, get_len
+from skorch.utils import to_numpy
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+
+
+class MultiTaskValidSplit(ValidSplit):
+    """Hold out part of the training data for validation, stratified if possible.
+
+    skorch's :class:`~skorch.dataset.ValidSplit` stratifies on a 1-D ``y``
+    and fails on a multi-task ``y``. This split stratifies on the joint
+    label combination of all tasks (a missing label counts as its own
+    value); where some combination is too rare, on the first single task
+    whose classes are all frequent enough; and otherwise falls back to a
+    shuffled split. It never fails for lack of samples: with too few rows
+    to hold any out, it returns no validation set.
+
+    Parameters
+    ----------
+    cv : float or int, default=0.2
+        A float is the fraction held out; an int ``k`` holds out ``1/k``.
+    stratified : bool, default=True
+        Whether to try the stratified splits before the shuffled one.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the split. ``None`` draws the seed from torch's random
+        generator, so the estimator's ``random_state`` makes the split
+        repeatable.
+    """
+
+    def __init__(self, cv: float | int = 0.2, stratified: bool = True, random_state=None):
+        # skorch's constructor rejects random_state with an int cv; here an
+        # int is only a fraction, so the seed always applies.
+        if isinstance(cv, bool) or not isinstance(cv, Real) or cv <= 0:
+            raise ValueError(f"cv must be a positive fraction or int; got {cv!r}.")
+        if not isinstance(cv, Integral) and cv >= 1:
+            raise ValueError(f"A float cv is the held-out fraction, in (0, 1); got {cv}.")
+        self.cv = cv
+        self.stratified = stratified
+        self.random_state = random_state
+
+    def _fraction(self) -> float:
+        return 1.0 / self.cv if isinstance(self.cv, Integral) else float(self.cv)
+
+    def _strata(self, y: np.ndarray, n_valid: int, n_train: int) -> np.ndarray | None:
+        codes = y.reshape(len(y), -1)
+        candidates = [np.unique(codes, axis=0, return_inverse=True)[1].ravel()]
+        candidates += [codes[:, j] for j in range(codes.shape[1])]
+        for labels in candidates:
+            _, counts = np.unique(labels, return_counts=True)
+            if counts.min() >= 2 and len(counts) <= min(n_valid, n_train):
+                return labels
+        return None
+
+    def __call__(self, dataset, y=None, groups=None):
+        if groups is not None:
+            raise ValueError(
+                "MultiTaskValidSplit does not split by groups. For a grouped "
+                "validation split pass e.g. train_split=skorch.dataset.ValidSplit("
+                "GroupKFold(5)) and the groups to fit."
+            )
+        n = get_len(dataset)
+        n_valid = math.ceil(self._fraction() * n)
+        if n_valid < 1 or n - n_valid < 1:
+            return dataset, None
+        seed = self.random_state
+        if seed is None:
+            seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
+        strata = None
+        if self.stratified and y is not None:
+            strata = self._strata(to_numpy(y), n_valid, n - n_valid)
+        if strata is None:
+            splitter = ShuffleSplit(1, test_size=n_valid, random_state=seed)
+        else:
+            splitter = StratifiedShuffleSplit(1, test_size=n_valid, random_state=seed)
+        idx_train, idx_valid = next(splitter.split(np.arange(n), strata))
+        return (
+            torch.utils.data.Subset(dataset, idx_train),
+            torch.utils.data.Subset(dataset, idx_valid),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(cv={self.cv!r}, stratified={self.stratified!r}, "
+            f"random_state={self.random_state!r})"
+        )

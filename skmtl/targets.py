@@ -1,0 +1,305 @@
+"""Target encoding: turn multi-task ``Y`` into integer codes and back.
+
+``Y`` comes in four kinds (a dict of tasks, a DataFrame, a 2-D array or a
+1-D array). :class:`TaskEncoder` reads any of them into one ``(n_samples,
+n_tasks)`` int64 matrix of class codes, with ``MISSING`` where a row has no
+label for a task, and turns predictions back into the kind it was fitted on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.multiclass import check_classification_targets
+
+#: Code of a missing label: the row does not train or score that task.
+MISSING = -1
+#: Code of a label outside the fitted classes (only when scoring).
+UNKNOWN = -2
+
+KINDS = ("dict", "frame", "2d", "1d")
+
+
+def _target_kind(Y: Any) -> str:
+    if isinstance(Y, Mapping):
+        return "dict"
+    if isinstance(Y, pd.DataFrame):
+        return "frame"
+    if isinstance(Y, pd.Series):
+        return "1d"
+    ndim = np.ndim(Y)
+    if ndim == 1:
+        return "1d"
+    if ndim == 2:
+        return "2d"
+    raise ValueError(
+        f"Y must be a dict of tasks, a DataFrame, or a 1-D or 2-D array; got an "
+        f"array with {ndim} dimensions."
+    )
+
+
+def _columns(Y: Any, kind: str, names: Sequence[Hashable] | None) -> dict:
+    """Split ``Y`` into ``{task: pandas Series}`` keeping each task's dtype."""
+    if kind == "dict":
+        if not Y:
+            raise ValueError("Y is an empty dict; give at least one task.")
+        cols = {}
+        for task, values in Y.items():
+            if np.ndim(values) != 1:
+                raise ValueError(
+                    f"Y[{task!r}] must be 1-D (one label per row); got shape "
+                    f"{np.shape(values)}."
+                )
+            if not isinstance(values, (pd.Series, pd.api.extensions.ExtensionArray)):
+                # via numpy, so that [1, None, 2] stays int labels, not floats
+                values = np.asarray(values)
+            cols[task] = pd.Series(values)
+        lengths = {task: len(col) for task, col in cols.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(
+                f"The tasks in Y have different lengths: {lengths}. Every task "
+                "needs one entry per row of X (use None or NaN for a missing label)."
+            )
+        return {task: col.reset_index(drop=True) for task, col in cols.items()}
+    if kind == "frame":
+        if Y.columns.has_duplicates:
+            dup = list(Y.columns[Y.columns.duplicated()])
+            raise ValueError(f"Y has duplicate task columns {dup}; rename them.")
+        if Y.shape[1] == 0:
+            raise ValueError("Y is a DataFrame with no columns; give at least one task.")
+        return {task: Y[task].reset_index(drop=True) for task in Y.columns}
+    if kind == "1d":
+        series = Y if isinstance(Y, pd.Series) else pd.Series(np.asarray(Y))
+        return {names[0]: series.reset_index(drop=True)}
+    arr = np.asarray(Y)
+    if arr.shape[1] == 0:
+        raise ValueError("Y has no columns; give at least one task.")
+    if arr.shape[1] != len(names):
+        raise ValueError(
+            f"Y has {arr.shape[1]} columns but {len(names)} task names "
+            f"{list(names)}; give one name per column."
+        )
+    return {task: pd.Series(arr[:, j]) for j, task in enumerate(names)}
+
+
+def _array_task_names(
+    Y: Any, kind: str, task_names: Sequence[Hashable] | None
+) -> list[Hashable] | None:
+    if kind in ("dict", "frame"):
+        if task_names is not None:
+            raise ValueError(
+                "task_names only names the columns of an array Y; a dict or "
+                "DataFrame Y already names its tasks. Leave task_names=None."
+            )
+        return None
+    if task_names is not None:
+        names = list(task_names)
+        if len(set(names)) != len(names):
+            raise ValueError(f"task_names has duplicates: {names}.")
+        return names
+    if kind == "1d":
+        name = getattr(Y, "name", None)
+        return [name if isinstance(name, str) else "task_0"]
+    return [f"task_{j}" for j in range(np.shape(Y)[1])]
+
+
+def _observed(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Return the mask of labelled rows and their labels as a numpy array."""
+    labelled = ~col.isna().to_numpy()
+    values = col[labelled].to_numpy()
+    if values.dtype == object and len(values):
+        # Object columns come from None/NaN mixed into ints, bools or strings;
+        # let numpy find the common type so classes_ gets a plain dtype.
+        inferred = np.asarray(values.tolist())
+        if inferred.dtype != object and inferred.ndim == 1:
+            values = inferred
+    return labelled, values
+
+
+class TaskEncoder:
+    """Encode multi-task targets of any supported kind to class codes.
+
+    Parameters
+    ----------
+    task_names : sequence of hashable, optional
+        Names of the columns of an array ``Y``. Defaults to ``task_0``,
+        ``task_1``, ... (or a Series' name for 1-D ``Y``).
+    classes : dict or array-like, optional
+        ``{task: labels}`` fixing the classes (and their order) of some
+        tasks. For 1-D ``Y`` a plain list of labels is also accepted.
+
+    Attributes
+    ----------
+    kind_ : {"dict", "frame", "2d", "1d"}
+        The kind of ``Y`` seen at fit; predictions are returned in it.
+    tasks_ : list
+        Task names, in column order.
+    classes_ : dict
+        ``{task: ndarray of labels}``; code ``k`` means ``classes_[task][k]``.
+    dtypes_ : dict
+        ``{task: dtype}`` of each task's labels as given, to restore
+        pandas dtypes (categoricals, nullable types) on output.
+    """
+
+    def __init__(self, task_names=None, classes=None):
+        self.task_names = task_names
+        self.classes = classes
+
+    def _classes_param(self) -> dict:
+        if self.classes is None:
+            return {}
+        if not isinstance(self.classes, Mapping):
+            if self.kind_ != "1d":
+                raise ValueError(
+                    "classes must be a dict {task: labels} when Y has several "
+                    "tasks; a plain list is only accepted for 1-D Y."
+                )
+            return {self.tasks_[0]: self.classes}
+        unknown = [t for t in self.classes if t not in self.tasks_]
+        if unknown:
+            raise ValueError(
+                f"classes names task(s) {unknown} that are not in Y; the tasks "
+                f"are {self.tasks_}."
+            )
+        return dict(self.classes)
+
+    def fit_transform(self, Y: Any) -> np.ndarray:
+        """Learn tasks and classes from ``Y`` and return its codes."""
+        self.kind_ = _target_kind(Y)
+        names = _array_task_names(Y, self.kind_, self.task_names)
+        cols = _columns(Y, self.kind_, names)
+        self.tasks_ = list(cols)
+        self.dtypes_ = {task: col.dtype for task, col in cols.items()}
+        fixed = self._classes_param()
+        self.classes_ = {}
+        for task, col in cols.items():
+            labelled, values = _observed(col)
+            if not labelled.any():
+                raise ValueError(
+                    f"Task {task!r} has no labels in Y (every entry is missing); "
+                    "drop the task or give it labelled rows."
+                )
+            if task in fixed:
+                classes = np.asarray(fixed[task])
+                if len(pd.unique(classes)) != len(classes):
+                    raise ValueError(f"classes[{task!r}] has duplicate labels.")
+            else:
+                check_classification_targets(values)
+                try:
+                    classes = np.unique(values)
+                except TypeError as exc:
+                    raise ValueError(
+                        f"Task {task!r} mixes label types that cannot be ordered "
+                        f"({exc}); give every label of a task the same type."
+                    ) from exc
+            if len(classes) < 2:
+                raise ValueError(
+                    f"Task {task!r} has a single class ({classes[0]!r}) in Y at fit; "
+                    "a classifier needs at least two classes. Drop the task, or, "
+                    "if other data has more classes, fix them up front with "
+                    f"classes={{{task!r}: [...]}}."
+                )
+            self.classes_[task] = classes
+        return self._encode(cols, unknown="error")
+
+    def _read(self, Y: Any) -> dict:
+        """Columns of ``Y`` by fitted task name; ``Y`` may hold a subset of them."""
+        kind = _target_kind(Y)
+        if kind in ("1d", "2d"):
+            n_cols = 1 if kind == "1d" else np.shape(Y)[1]
+            if n_cols != len(self.tasks_):
+                raise ValueError(
+                    f"Y has {n_cols} task column(s) but the model was fitted on "
+                    f"{len(self.tasks_)} tasks {self.tasks_}; pass all of them in "
+                    "order, or a dict/DataFrame naming the tasks you have."
+                )
+            return _columns(Y, kind, self.tasks_)
+        cols = _columns(Y, kind, None)
+        extra = [t for t in cols if t not in self.classes_]
+        if extra:
+            raise ValueError(
+                f"Y has task(s) {extra} that were not fitted; the fitted tasks "
+                f"are {self.tasks_}."
+            )
+        return cols
+
+    def transform(self, Y: Any, *, unknown: str = "error", return_tasks: bool = False):
+        """Encode ``Y`` with the fitted classes into ``(n_samples, n_tasks)`` codes.
+
+        ``Y`` may hold a subset of the fitted tasks (a dict or DataFrame with
+        fewer keys); the others are coded ``MISSING``. ``unknown="error"``
+        raises on labels outside the fitted classes; ``unknown="mark"`` codes
+        them ``UNKNOWN``. With ``return_tasks=True`` also returns the tasks
+        that ``Y`` holds.
+        """
+        cols = self._read(Y)
+        codes = self._encode(cols, unknown=unknown)
+        full = np.full((len(codes), len(self.tasks_)), MISSING, dtype=np.int64)
+        for j, task in enumerate(cols):
+            full[:, self.tasks_.index(task)] = codes[:, j]
+        return (full, list(cols)) if return_tasks else full
+
+    def task_labels(self, Y: Any, task: Hashable) -> tuple[np.ndarray, np.ndarray]:
+        """Labels of one task in ``Y``: the mask of labelled rows and their labels."""
+        cols = self._read(Y)
+        if task not in cols:
+            raise ValueError(f"Y has no column for task {task!r}; it has {list(cols)}.")
+        return _observed(cols[task])
+
+    def _encode(self, cols: dict, unknown: str) -> np.ndarray:
+        n = len(next(iter(cols.values())))
+        codes = np.full((n, len(cols)), MISSING, dtype=np.int64)
+        for j, (task, col) in enumerate(cols.items()):
+            labelled, values = _observed(col)
+            found = pd.Index(self.classes_[task]).get_indexer(values)
+            if (found < 0).any():
+                if unknown == "error":
+                    bad = pd.unique(values[found < 0])[:10]
+                    raise ValueError(
+                        f"Task {task!r} has labels {list(bad)} that are not among "
+                        f"its classes {list(self.classes_[task])}. Pass "
+                        "classes={task: [...all labels...]} to fix the classes up "
+                        "front."
+                    )
+                found = np.where(found < 0, UNKNOWN, found)
+            codes[labelled, j] = found
+        return codes
+
+    def decode(self, codes: np.ndarray, index: pd.Index | None = None) -> Any:
+        """Turn predicted codes ``(n_samples, n_tasks)`` into labels of ``kind_``."""
+        labels = {
+            task: self.classes_[task][codes[:, j]] for j, task in enumerate(self.tasks_)
+        }
+        if self.kind_ == "1d":
+            return labels[self.tasks_[0]]
+        if self.kind_ == "2d":
+            return np.column_stack(list(labels.values()))
+        if self.kind_ == "dict":
+            return labels
+        return pd.DataFrame(
+            {task: self._restore_dtype(task, values) for task, values in labels.items()},
+            index=index,
+        )
+
+    def _restore_dtype(self, task: Hashable, values: np.ndarray):
+        dtype = self.dtypes_[task]
+        if isinstance(dtype, pd.api.extensions.ExtensionDtype):
+            return pd.array(values, dtype=dtype)
+        return values
+
+    def task_column(self, output: Any, task: Hashable) -> np.ndarray:
+        """One task's labels from a prediction returned by :meth:`decode`."""
+        if self.kind_ == "1d":
+            return np.asarray(output)
+        if self.kind_ == "2d":
+            return np.asarray(output)[:, self.tasks_.index(task)]
+        return np.asarray(output[task])
+
+    def format_proba(self, probas: list[np.ndarray]) -> dict | np.ndarray:
+        """Return per-task probabilities as a dict, or an array for 1-D ``Y``."""
+        if self.kind_ == "1d":
+            return probas[0]
+        return dict(zip(self.tasks_, probas))

@@ -1,0 +1,75 @@
+"""Input checks for X, built on :func:`sklearn.utils.validation.validate_data`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.utils.validation import validate_data
+
+
+def _non_numeric_message(estimator, columns) -> str:
+    name = type(estimator).__name__
+    return (
+        f"X has non-numeric columns {columns}; {name} needs numeric features. "
+        "Encode them first, for example with a ColumnTransformer that one-hot "
+        "encodes them: make_pipeline(make_column_transformer((OneHotEncoder(), "
+        f"{columns}), remainder='passthrough'), {name}(...))."
+    )
+
+
+def check_features(estimator, X, *, reset: bool) -> np.ndarray:
+    """Validate ``X`` and return it as a C-contiguous float32 array.
+
+    Sets (``reset=True``) or checks ``n_features_in_`` and
+    ``feature_names_in_`` through scikit-learn. Raises a ``ValueError``
+    naming the columns for non-numeric, NaN or infinite values, with the fix.
+    Sparse input is accepted and densified.
+    """
+    if isinstance(X, pd.DataFrame):
+        bad = [
+            col
+            for col, dtype in X.dtypes.items()
+            if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
+        ]
+        if bad:
+            raise ValueError(_non_numeric_message(estimator, bad))
+    try:
+        X = validate_data(
+            estimator,
+            X,
+            reset=reset,
+            accept_sparse="csr",
+            dtype=(np.float32, np.float64),
+            ensure_all_finite=False,
+        )
+    except ValueError as exc:
+        if "could not convert" in str(exc):
+            raise ValueError(_non_numeric_message(estimator, "of X")) from exc
+        raise
+    if sp.issparse(X):
+        X = X.toarray()
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    finite = np.isfinite(X)
+    if not finite.all():
+        names = getattr(estimator, "feature_names_in_", None)
+        cols = np.flatnonzero(~finite.all(axis=0))
+        labels = [names[c] for c in cols] if names is not None else cols.tolist()
+        what = "NaN" if np.isnan(X).any() else "infinity (or a value too large for float32)"
+        raise ValueError(
+            f"Input X contains {what} in column(s) {labels[:20]}. "
+            f"{type(estimator).__name__} cannot use missing or infinite feature "
+            "values: add an imputer in front of it, e.g. make_pipeline("
+            "SimpleImputer(), ...), or drop those rows. (Missing labels in Y are "
+            "fine: use NaN or None there.)"
+        )
+    return X
+
+
+def check_n_rows(X: np.ndarray, codes: np.ndarray) -> None:
+    """Raise if ``X`` and the encoded targets have different numbers of rows."""
+    if len(X) != len(codes):
+        raise ValueError(
+            f"X has {len(X)} rows but Y has {len(codes)}; give one row of Y per "
+            "row of X (use NaN or None for a missing label)."
+        )
