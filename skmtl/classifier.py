@@ -180,10 +180,27 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
     def device(self, value):
         self.__dict__["device"] = value
 
+    def _get_param_names(self):
+        # skorch lists its private bookkeeping set as a parameter; __init__
+        # rebuilds it from the keyword arguments, so clone does not need it.
+        return [k for k in super()._get_param_names() if k != "_params_to_validate"]
+
     def get_params(self, deep: bool = True, **kwargs) -> dict:
         params = super().get_params(deep=deep, **kwargs)
         params["device"] = self.__dict__["device"]
         return params
+
+    def set_params(self, **params):
+        # skorch builds callbacks inside set_params; reject a wrong type early
+        # with a TypeError (what scikit-learn expects) instead of a deep crash.
+        callbacks = params.get("callbacks")
+        if callbacks is not None and callbacks != "disable" and not isinstance(
+            callbacks, (list, tuple)
+        ):
+            raise TypeError(
+                f"callbacks must be None, 'disable' or a list of callbacks; got {callbacks!r}."
+            )
+        return super().set_params(**params)
 
     def __setstate__(self, state: dict) -> None:
         # skorch maps CUDA tensors to the CPU on load from state["device"],
@@ -357,15 +374,15 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
             X, codes = X[labelled], codes[labelled]
         return X, codes
 
-    def fit(self, X, Y, **fit_params):
+    def fit(self, X, y, **fit_params):
         """Build the network from the data and train it.
 
         Parameters
         ----------
         X : array-like or sparse matrix of shape (n_samples, n_features)
             Numeric features (encode categorical columns first).
-        Y : dict, DataFrame, or array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Labels per task; NaN, None or pd.NA mark a missing label. Rows
+        y : dict, DataFrame, or array-like of shape (n_samples,) or (n_samples, n_tasks)
+            The targets ``Y``: labels per task; NaN, None or pd.NA mark a missing label. Rows
             with no label at all are dropped with a warning.
         **fit_params
             Passed to the module's forward and to ``train_split``, as in skorch.
@@ -375,7 +392,7 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         self
         """
         reset = not (self.warm_start and self.initialized_)
-        X, codes = self._check_fit_data(X, Y, reset=reset)
+        X, codes = self._check_fit_data(X, y, reset=reset)
         with seeded_torch(self.random_state, offset=0 if reset else len(self.history)):
             if reset:
                 self.initialize()
@@ -383,13 +400,13 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
             # partial_fit keeps our partial_fit from encoding Y a second time.
             return super().partial_fit(X, codes, _routing_method="fit", **fit_params)
 
-    def partial_fit(self, X, Y, classes=None, **fit_params):
+    def partial_fit(self, X, y, classes=None, **fit_params):
         """Train for ``max_epochs`` more epochs, building the network on the first call.
 
         Parameters
         ----------
-        X, Y
-            As in :meth:`fit`. After the first call, ``Y`` may hold a subset
+        X, y
+            As in :meth:`fit`. After the first call, ``y`` may hold a subset
             of the tasks; labels must be among the fitted classes.
         classes : dict, optional
             On the first call, ``{task: labels}`` as the ``classes`` parameter.
@@ -401,7 +418,7 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         self
         """
         reset = not self.initialized_
-        X, codes = self._check_fit_data(X, Y, reset=reset, classes=classes)
+        X, codes = self._check_fit_data(X, y, reset=reset, classes=classes)
         with seeded_torch(self.random_state, offset=0 if reset else len(self.history)):
             return super().partial_fit(X, codes, **fit_params)
 
@@ -457,14 +474,14 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         codes = self._predict_codes(self._checked(X))
         return self.target_encoder_.decode(codes, index=index)
 
-    def score_tasks(self, X, Y, sample_weight=None) -> dict[Hashable, float]:
+    def score_tasks(self, X, y, sample_weight=None) -> dict[Hashable, float]:
         """Accuracy of each task on the rows of ``Y`` labelled for it.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        Y : dict, DataFrame or array-like
-            Any kind accepted by ``fit``; a dict or DataFrame may hold a subset
+        y : dict, DataFrame or array-like
+            Targets of any kind accepted by ``fit``; a dict or DataFrame may hold a subset
             of the fitted tasks. A label the model never saw counts as wrong.
         sample_weight : array-like of shape (n_samples,), optional
 
@@ -475,7 +492,7 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
             label.
         """
         X = self._checked(X)
-        codes, tasks = self.target_encoder_.transform(Y, unknown="mark", return_tasks=True)
+        codes, tasks = self.target_encoder_.transform(y, unknown="mark", return_tasks=True)
         check_n_rows(X, codes)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
@@ -483,7 +500,7 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         acc = task_accuracies(codes[:, cols], self._predict_codes(X)[:, cols], sample_weight)
         return dict(zip(tasks, acc.tolist()))
 
-    def score(self, X, Y, sample_weight=None) -> float:
+    def score(self, X, y, sample_weight=None) -> float:
         """Mean over tasks of each task's accuracy on its labelled rows.
 
         Unlike ``MultiOutputClassifier.score`` (subset accuracy, every task of
@@ -493,14 +510,14 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        Y : dict, DataFrame or array-like
+        y : dict, DataFrame or array-like
         sample_weight : array-like of shape (n_samples,), optional
 
         Returns
         -------
         float
         """
-        scores = np.array(list(self.score_tasks(X, Y, sample_weight).values()))
+        scores = np.array(list(self.score_tasks(X, y, sample_weight).values()))
         if np.isnan(scores).all():
             raise ValueError("Y has no label to score: every entry is missing.")
         return float(np.nanmean(scores))

@@ -86,9 +86,9 @@ class TaskScorer:
         self.task = task
         self.scorer = scorer
 
-    def __call__(self, estimator, X, Y, **kwargs) -> float:
+    def __call__(self, estimator, X, y, **kwargs) -> float:
         model = _final_step(estimator)
-        labelled, labels = model.target_encoder_.task_labels(Y, self.task)
+        labelled, labels = model.target_encoder_.task_labels(y, self.task)
         if not labelled.any():
             return float("nan")
         X_task = _safe_indexing(X, np.flatnonzero(labelled))
@@ -121,7 +121,7 @@ def task_scorer(task: Hashable, metric: str | Callable = "accuracy", **kwargs) -
     Returns
     -------
     TaskScorer
-        ``scorer(estimator, X, Y) -> float``, greater is better; NaN when
+        ``scorer(estimator, X, y) -> float``, greater is better; NaN when
         ``Y`` has no label for the task.
 
     Examples

@@ -23,6 +23,13 @@ UNKNOWN = -2
 KINDS = ("dict", "frame", "2d", "1d")
 
 
+def _as_target(Y: Any) -> Any:
+    """Y itself if it is a dict or pandas object, else Y as a numpy array."""
+    if isinstance(Y, (Mapping, pd.DataFrame, pd.Series)):
+        return Y
+    return np.asarray(Y)
+
+
 def _target_kind(Y: Any) -> str:
     if isinstance(Y, Mapping):
         return "dict"
@@ -42,7 +49,11 @@ def _target_kind(Y: Any) -> str:
 
 
 def _columns(Y: Any, kind: str, names: Sequence[Hashable] | None) -> dict:
-    """Split ``Y`` into ``{task: pandas Series}`` keeping each task's dtype."""
+    """Split ``Y`` into ``{task: pandas Series named task}``, keeping dtypes."""
+    return {task: col.rename(task) for task, col in _split_columns(Y, kind, names).items()}
+
+
+def _split_columns(Y: Any, kind: str, names: Sequence[Hashable] | None) -> dict:
     if kind == "dict":
         if not Y:
             raise ValueError("Y is an empty dict; give at least one task.")
@@ -112,11 +123,20 @@ def _observed(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     values = col[labelled].to_numpy()
     if values.dtype == object and len(values):
         # Object columns come from None/NaN mixed into ints, bools or strings;
-        # let numpy find the common type so classes_ gets a plain dtype.
-        inferred = np.asarray(values.tolist())
-        if inferred.dtype != object and inferred.ndim == 1:
-            values = inferred
+        # give them their plain dtype, but never turn 1 into "1".
+        inferred = pd.api.types.infer_dtype(values, skipna=False)
+        if inferred in _PLAIN_TYPES:
+            values = np.asarray(values.tolist())
+        elif inferred.startswith("mixed"):
+            kinds = sorted({type(v).__name__ for v in values})
+            raise ValueError(
+                f"Task {col.name!r} mixes label types {kinds}; give every label of a "
+                "task the same type (e.g. all str or all int)."
+            )
     return labelled, values
+
+
+_PLAIN_TYPES = ("string", "integer", "boolean", "floating", "mixed-integer-float")
 
 
 class TaskEncoder:
@@ -168,6 +188,7 @@ class TaskEncoder:
 
     def fit_transform(self, Y: Any) -> np.ndarray:
         """Learn tasks and classes from ``Y`` and return its codes."""
+        Y = _as_target(Y)
         self.kind_ = _target_kind(Y)
         names = _array_task_names(Y, self.kind_, self.task_names)
         cols = _columns(Y, self.kind_, names)
@@ -192,12 +213,12 @@ class TaskEncoder:
                     classes = np.unique(values)
                 except TypeError as exc:
                     raise ValueError(
-                        f"Task {task!r} mixes label types that cannot be ordered "
-                        f"({exc}); give every label of a task the same type."
+                        f"Task {task!r} has labels that cannot be ordered ({exc}); "
+                        "give every label of a task the same type."
                     ) from exc
             if len(classes) < 2:
                 raise ValueError(
-                    f"Task {task!r} has a single class ({classes[0]!r}) in Y at fit; "
+                    f"Task {task!r} has only one class ({classes[0]!s}) in Y at fit; "
                     "a classifier needs at least two classes. Drop the task, or, "
                     "if other data has more classes, fix them up front with "
                     f"classes={{{task!r}: [...]}}."
@@ -207,6 +228,7 @@ class TaskEncoder:
 
     def _read(self, Y: Any) -> dict:
         """Columns of ``Y`` by fitted task name; ``Y`` may hold a subset of them."""
+        Y = _as_target(Y)
         kind = _target_kind(Y)
         if kind in ("1d", "2d"):
             n_cols = 1 if kind == "1d" else np.shape(Y)[1]
@@ -257,12 +279,11 @@ class TaskEncoder:
             found = pd.Index(self.classes_[task]).get_indexer(values)
             if (found < 0).any():
                 if unknown == "error":
-                    bad = pd.unique(values[found < 0])[:10]
+                    bad = pd.unique(values[found < 0])[:10].tolist()
                     raise ValueError(
-                        f"Task {task!r} has labels {list(bad)} that are not among "
-                        f"its classes {list(self.classes_[task])}. Pass "
-                        "classes={task: [...all labels...]} to fix the classes up "
-                        "front."
+                        f"Task {task!r} has labels {bad} that are not among its "
+                        f"classes {self.classes_[task].tolist()}. Pass classes="
+                        f"{{{task!r}: [...all labels...]}} to fix the classes up front."
                     )
                 found = np.where(found < 0, UNKNOWN, found)
             codes[labelled, j] = found

@@ -49,7 +49,8 @@ def check_features(estimator, X, *, reset: bool) -> np.ndarray:
         raise
     if sp.issparse(X):
         X = X.toarray()
-    X = np.ascontiguousarray(X, dtype=np.float32)
+    with np.errstate(over="ignore"):  # values past float32 become inf, reported below
+        X = np.ascontiguousarray(X, dtype=np.float32)
     finite = np.isfinite(X)
     if not finite.all():
         names = getattr(estimator, "feature_names_in_", None)
