@@ -28,9 +28,7 @@ def seeded_torch(random_state, offset: int = 0) -> Iterator[None]:
     if random_state is None:
         yield
         return
-    seed = (int(check_random_state(random_state).randint(0, 2**31 - 1)) + offset) % (
-        2**31 - 1
-    )
+    seed = (int(check_random_state(random_state).randint(0, 2**31 - 1)) + offset) % (2**31 - 1)
     devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)

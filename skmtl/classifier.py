@@ -144,7 +144,7 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         lr=1e-3,
         max_epochs=50,
         batch_size=256,
-        train_split=MultiTaskValidSplit(0.2),
+        train_split=MultiTaskValidSplit(0.2),  # noqa: B008 (stateless, as skorch's default)
         device="auto",
         verbose=0,
         **kwargs,
@@ -194,8 +194,10 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         # skorch builds callbacks inside set_params; reject a wrong type early
         # with a TypeError (what scikit-learn expects) instead of a deep crash.
         callbacks = params.get("callbacks")
-        if callbacks is not None and callbacks != "disable" and not isinstance(
-            callbacks, (list, tuple)
+        if (
+            callbacks is not None
+            and callbacks != "disable"
+            and not isinstance(callbacks, (list, tuple))
         ):
             raise TypeError(
                 f"callbacks must be None, 'disable' or a list of callbacks; got {callbacks!r}."
@@ -354,9 +356,8 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
             check_n_rows(X, codes)
             self.target_encoder_ = encoder
             self.tasks_ = list(encoder.tasks_)
-            self.classes_ = (
-                encoder.classes_[self.tasks_[0]] if encoder.kind_ == "1d" else dict(encoder.classes_)
-            )
+            one_task = encoder.kind_ == "1d"
+            self.classes_ = encoder.classes_[self.tasks_[0]] if one_task else dict(encoder.classes_)
             self.task_weights_ = self._check_task_weights()
         else:
             codes = self.target_encoder_.transform(Y)
@@ -366,8 +367,7 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
             if not labelled.any():
                 raise ValueError("Y has no labels at all; every row misses every task.")
             warnings.warn(
-                f"Dropped {int((~labelled).sum())} row(s) of Y that have no label "
-                "for any task.",
+                f"Dropped {int((~labelled).sum())} row(s) of Y that have no label for any task.",
                 UserWarning,
                 stacklevel=3,
             )
@@ -426,7 +426,7 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
 
     def _forward_logits(self, X) -> list[torch.Tensor]:
         batches = list(self.forward_iter(X, training=False))
-        return [torch.cat(task) for task in zip(*batches)]
+        return [torch.cat(task) for task in zip(*batches, strict=True)]
 
     def _predict_codes(self, X) -> np.ndarray:
         """Class codes ``(n_samples, n_tasks)`` of already validated ``X``."""
@@ -498,7 +498,7 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
             sample_weight = _check_sample_weight(sample_weight, X)
         cols = [self.tasks_.index(t) for t in tasks]
         acc = task_accuracies(codes[:, cols], self._predict_codes(X)[:, cols], sample_weight)
-        return dict(zip(tasks, acc.tolist()))
+        return dict(zip(tasks, acc.tolist(), strict=True))
 
     def score(self, X, y, sample_weight=None) -> float:
         """Mean over tasks of each task's accuracy on its labelled rows.
@@ -521,4 +521,3 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         if np.isnan(scores).all():
             raise ValueError("Y has no label to score: every entry is missing.")
         return float(np.nanmean(scores))
-

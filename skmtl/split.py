@@ -7,9 +7,9 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from skorch.dataset import ValidSplit, get_len
 from skorch.utils import to_numpy
-from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
 
 class MultiTaskValidSplit(ValidSplit):

@@ -61,8 +61,7 @@ def _split_columns(Y: Any, kind: str, names: Sequence[Hashable] | None) -> dict:
         for task, values in Y.items():
             if np.ndim(values) != 1:
                 raise ValueError(
-                    f"Y[{task!r}] must be 1-D (one label per row); got shape "
-                    f"{np.shape(values)}."
+                    f"Y[{task!r}] must be 1-D (one label per row); got shape {np.shape(values)}."
                 )
             if not isinstance(values, (pd.Series, pd.api.extensions.ExtensionArray)):
                 # via numpy, so that [1, None, 2] stays int labels, not floats
@@ -181,8 +180,7 @@ class TaskEncoder:
         unknown = [t for t in self.classes if t not in self.tasks_]
         if unknown:
             raise ValueError(
-                f"classes names task(s) {unknown} that are not in Y; the tasks "
-                f"are {self.tasks_}."
+                f"classes names task(s) {unknown} that are not in Y; the tasks are {self.tasks_}."
             )
         return dict(self.classes)
 
@@ -243,8 +241,7 @@ class TaskEncoder:
         extra = [t for t in cols if t not in self.classes_]
         if extra:
             raise ValueError(
-                f"Y has task(s) {extra} that were not fitted; the fitted tasks "
-                f"are {self.tasks_}."
+                f"Y has task(s) {extra} that were not fitted; the fitted tasks are {self.tasks_}."
             )
         return cols
 
@@ -291,9 +288,7 @@ class TaskEncoder:
 
     def decode(self, codes: np.ndarray, index: pd.Index | None = None) -> Any:
         """Turn predicted codes ``(n_samples, n_tasks)`` into labels of ``kind_``."""
-        labels = {
-            task: self.classes_[task][codes[:, j]] for j, task in enumerate(self.tasks_)
-        }
+        labels = {task: self.classes_[task][codes[:, j]] for j, task in enumerate(self.tasks_)}
         if self.kind_ == "1d":
             return labels[self.tasks_[0]]
         if self.kind_ == "2d":
@@ -323,4 +318,4 @@ class TaskEncoder:
         """Return per-task probabilities as a dict, or an array for 1-D ``Y``."""
         if self.kind_ == "1d":
             return probas[0]
-        return dict(zip(self.tasks_, probas))
+        return dict(zip(self.tasks_, probas, strict=True))

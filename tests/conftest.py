@@ -1,7 +1,6 @@
 """Shared data and small, fast estimator configurations for the tests."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from skmtl import MultiTaskClassifier
@@ -20,9 +19,7 @@ def make_tasks(n: int = 240, n_features: int = 6, seed: int = 0):
     X = rng.normal(size=(n, n_features))
     Y = {
         "binary": (X[:, 0] + X[:, 1] > 0).astype(int),
-        "colour": np.array(["red", "green", "blue"])[
-            np.digitize(X[:, 2] - X[:, 3], [-0.5, 0.5])
-        ],
+        "colour": np.array(["red", "green", "blue"])[np.digitize(X[:, 2] - X[:, 3], [-0.5, 0.5])],
         "flag": X[:, 4] > 0,
     }
     return X, Y

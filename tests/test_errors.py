@@ -190,7 +190,8 @@ class ImageTrunk(nn.Module):
 
 def test_trunk_with_wrong_output_shape(tasks_data):
     X, Y = tasks_data
-    with pytest.raises(ValueError, match=r"must return one tensor of shape .* returned \(2, 1, 2, 3\)"):
+    match = r"must return one tensor of shape .* returned \(2, 1, 2, 3\)"
+    with pytest.raises(ValueError, match=match):
         make_clf(module=ImageTrunk).fit(X, Y)
 
 

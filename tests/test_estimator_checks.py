@@ -5,7 +5,11 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skmtl import MultiTaskClassifier
 
 FAST = MultiTaskClassifier(
-    hidden_units=(32,), lr=0.02, max_epochs=30, batch_size=32, train_split=None,
+    hidden_units=(32,),
+    lr=0.02,
+    max_epochs=30,
+    batch_size=32,
+    train_split=None,
     random_state=0,
 )
 

@@ -158,12 +158,14 @@ def test_set_params_module_param_reinitializes_fitted_net(tasks_data):
 def test_save_params_and_load_params_round_trip(tasks_data, tmp_path):
     X, Y = tasks_data
     clf = make_clf(max_epochs=3).fit(X, Y)
-    clf.save_params(f_params=tmp_path / "p.pt", f_optimizer=tmp_path / "o.pt",
-                    f_history=tmp_path / "h.json")
+    clf.save_params(
+        f_params=tmp_path / "p.pt", f_optimizer=tmp_path / "o.pt", f_history=tmp_path / "h.json"
+    )
     fresh = clone(clf).set_params(max_epochs=0).fit(X, Y)
     assert not np.array_equal(fresh.predict_proba(X)["colour"], clf.predict_proba(X)["colour"])
-    fresh.load_params(f_params=tmp_path / "p.pt", f_optimizer=tmp_path / "o.pt",
-                      f_history=tmp_path / "h.json")
+    fresh.load_params(
+        f_params=tmp_path / "p.pt", f_optimizer=tmp_path / "o.pt", f_history=tmp_path / "h.json"
+    )
     np.testing.assert_array_equal(fresh.predict_proba(X)["colour"], clf.predict_proba(X)["colour"])
     assert len(fresh.history) == 3
 
@@ -183,5 +185,7 @@ def test_forward_returns_logits_per_task(tasks_data):
     clf = make_clf(max_epochs=1).fit(X, Y)
     out = clf.forward(X.astype(np.float32))
     assert isinstance(out, tuple) and [o.shape for o in out] == [
-        (len(X), 2), (len(X), 3), (len(X), 2)
+        (len(X), 2),
+        (len(X), 3),
+        (len(X), 2),
     ]

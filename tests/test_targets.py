@@ -38,8 +38,9 @@ def test_classes_come_from_data_sorted(tasks_data):
 
 def test_dataframe_targets_give_dataframe_with_index_of_X(tasks_data):
     X, Y = tasks_data
-    Xdf = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])],
-                       index=np.arange(1000, 1000 + len(X)))
+    Xdf = pd.DataFrame(
+        X, columns=[f"f{i}" for i in range(X.shape[1])], index=np.arange(1000, 1000 + len(X))
+    )
     Ydf = pd.DataFrame(Y)
     Ydf["colour"] = Ydf["colour"].astype("category")
     clf = make_clf().fit(Xdf, Ydf)
@@ -115,14 +116,13 @@ def test_classes_parameter_fixes_columns_across_folds(tasks_data):
     colour = Y["colour"]
     no_green = colour != "green"
     order = ["red", "green", "blue"]
-    clf = make_clf(classes={"colour": order}).fit(X[no_green], {"colour": colour[no_green],
-                                                                "binary": Y["binary"][no_green]})
+    clf = make_clf(classes={"colour": order}).fit(
+        X[no_green], {"colour": colour[no_green], "binary": Y["binary"][no_green]}
+    )
     np.testing.assert_array_equal(clf.classes_["colour"], order)
     proba = clf.predict_proba(X)["colour"]
     assert proba.shape == (len(X), 3)
-    np.testing.assert_array_equal(
-        clf.predict(X)["colour"], np.asarray(order)[proba.argmax(axis=1)]
-    )
+    np.testing.assert_array_equal(clf.predict(X)["colour"], np.asarray(order)[proba.argmax(axis=1)])
 
 
 def test_plain_list_classes_for_1d_target(tasks_data):
@@ -134,9 +134,7 @@ def test_plain_list_classes_for_1d_target(tasks_data):
 def test_mixed_binary_and_multiclass_tasks_each_get_their_classes(penguins):
     X, Y = penguins
     clf = make_clf().fit(X, Y)
-    assert {t: len(c) for t, c in clf.classes_.items()} == {
-        "species": 3, "sex": 2, "island": 3
-    }
+    assert {t: len(c) for t, c in clf.classes_.items()} == {"species": 3, "sex": 2, "island": 3}
     heads = clf.module_.heads
     assert [h.out_features for h in heads] == [3, 2, 3]
 

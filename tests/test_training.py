@@ -105,8 +105,9 @@ def test_random_state_repeats_bit_for_bit_and_keeps_global_rng(tasks_data):
     b = make_clf(random_state=7, dropout=0.2).fit(X, Y)
     c = make_clf(random_state=8, dropout=0.2).fit(X, Y)
     assert torch.equal(before, after)
-    for (name, pa), pb in zip(a.module_.state_dict().items(), b.module_.state_dict().values()):
-        assert torch.equal(pa, pb), name
+    b_state = b.module_.state_dict()
+    for name, value in a.module_.state_dict().items():
+        assert torch.equal(value, b_state[name]), name
     np.testing.assert_array_equal(a.predict_proba(X)["colour"], b.predict_proba(X)["colour"])
     np.testing.assert_array_equal(a.history[:, "train_loss"], b.history[:, "train_loss"])
     assert not np.array_equal(a.predict_proba(X)["colour"], c.predict_proba(X)["colour"])

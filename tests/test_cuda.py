@@ -1,0 +1,80 @@
+"""CUDA code paths; skipped cleanly on machines without a CUDA device."""
+
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_clf
+
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
+]
+
+
+def test_auto_device_trains_on_cuda(tasks_data):
+    X, Y = tasks_data
+    clf = make_clf().fit(X, Y)
+    assert clf.device == "cuda"
+    assert all(p.is_cuda for p in clf.module_.parameters())
+    proba = clf.predict_proba(X)
+    assert isinstance(proba["colour"], np.ndarray)
+    assert clf.score(X, Y) > 0.5
+
+
+def test_cuda_and_cpu_training_agree_closely(tasks_data):
+    X, Y = tasks_data
+    gpu = make_clf(device="cuda", max_epochs=3).fit(X, Y).predict_proba(X)["colour"]
+    cpu = make_clf(device="cpu", max_epochs=3).fit(X, Y).predict_proba(X)["colour"]
+    np.testing.assert_allclose(gpu, cpu, atol=1e-3)
+
+
+def test_cuda_pickle_loads_and_predicts_on_cpu_only_process(tasks_data, tmp_path):
+    X, Y = tasks_data
+    clf = make_clf().fit(X, Y)
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(clf))
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "proba.npy", clf.predict_proba(X)["colour"])
+    script = textwrap.dedent(
+        f"""
+        import pickle, warnings
+        import numpy as np, torch
+        assert not torch.cuda.is_available()
+        clf = pickle.loads(open({str(path)!r}, "rb").read())
+        assert clf.device == "cpu", clf.device
+        assert clf.get_params()["device"] == "auto"
+        got = clf.predict_proba(np.load({str(tmp_path / "X.npy")!r}))["colour"]
+        np.testing.assert_allclose(got, np.load({str(tmp_path / "proba.npy")!r}), atol=1e-4)
+        print("OK")
+        """
+    )
+    env = {"CUDA_VISIBLE_DEVICES": "", "PATH": ""}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "OK"
+
+
+def test_explicit_cuda_model_falls_back_to_cpu_on_load(tasks_data, tmp_path):
+    X, Y = tasks_data
+    clf = make_clf(device="cuda").fit(X, Y)
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(clf))
+    script = (
+        "import pickle, numpy as np, warnings\n"
+        f"clf = pickle.loads(open({str(path)!r}, 'rb').read())\n"
+        "assert clf.device == 'cpu'\n"
+        f"print(clf.predict(np.zeros((2, {X.shape[1]}))) is not None)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env={"CUDA_VISIBLE_DEVICES": ""},
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"

@@ -1,0 +1,39 @@
+"""The README's Python blocks run as written, in order, and do what they say."""
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+@pytest.fixture(scope="module")
+def readme_namespace():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    assert len(blocks) >= 3
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, str(README), "exec"), namespace)
+    return namespace
+
+
+def test_quickstart_fits_and_predicts_dataframe(readme_namespace):
+    ns = readme_namespace
+    pred = ns["model"].predict(ns["X_test"])
+    assert isinstance(pred, pd.DataFrame)
+    assert list(pred.columns) == ["species", "sex", "island"]
+    scores = ns["model"][-1].score_tasks(ns["model"][:-1].transform(ns["X_test"]), ns["Y_test"])
+    assert scores["species"] > 0.9 and scores["sex"] > 0.7
+
+
+def test_readme_grid_search_ran(readme_namespace):
+    search = readme_namespace["search"]
+    assert search.best_params_ in search.cv_results_["params"]
+    assert len(search.cv_results_["params"]) == 4
+
+
+def test_readme_early_stopping_stopped(readme_namespace):
+    clf = readme_namespace["clf"]
+    assert len(clf.history) < 200
