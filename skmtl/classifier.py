@@ -358,10 +358,10 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
             self.tasks_ = list(encoder.tasks_)
             one_task = encoder.kind_ == "1d"
             self.classes_ = encoder.classes_[self.tasks_[0]] if one_task else dict(encoder.classes_)
-            self.task_weights_ = self._check_task_weights()
         else:
             codes = self.target_encoder_.transform(Y)
             check_n_rows(X, codes)
+        self.task_weights_ = self._check_task_weights()
         labelled = (codes != MISSING).any(axis=1)
         if not labelled.all():
             if not labelled.any():

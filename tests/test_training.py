@@ -206,3 +206,10 @@ def test_history_records_losses_and_validation_accuracy(penguins):
     acc = clf.history[:, "valid_acc"]
     assert all(0.0 <= a <= 1.0 for a in acc)
     assert np.isfinite(clf.history[:, "valid_loss"]).all()
+
+
+def test_task_weights_changed_between_warm_fits_take_effect(tasks_data):
+    X, Y = tasks_data
+    clf = make_clf(warm_start=True, max_epochs=1).fit(X, Y)
+    clf.set_params(task_weights={"colour": 0.0}).fit(X, Y)
+    np.testing.assert_array_equal(clf.task_weights_, [1.0, 0.0, 1.0])
