@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
@@ -13,14 +15,18 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from skorch import NeuralNet
 from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, PrintLog
+from skorch.dataset import Dataset
 from skorch.exceptions import NotInitializedError
 from skorch.utils import to_tensor
+from torch.utils.data import DataLoader
 
 from ._runtime import resolve_device, seeded_torch
+from .losses import MultiTaskLoss
 from .metrics import mean_valid_accuracy, task_accuracies
 from .modules import MLPTrunk, MultiTaskModule, accepts_argument, trunk_output_width
 from .split import MultiTaskValidSplit
 from .targets import MISSING, TaskEncoder
+from .tensor_data import TensorBatches, TensorData, tensor_view
 from .validation import check_features, check_n_rows
 
 
@@ -64,6 +70,24 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         Seeds weight initialisation, shuffling, dropout and the validation
         split: with an int, training on the CPU is repeatable bit for bit.
         The global torch random state is left untouched.
+    data_on_device : {"auto", True, False}, default="auto"
+        The fast data path: array input is moved to the training device once
+        per fit and batched by slicing a ``torch.randperm`` permutation, with
+        no per-row ``Dataset`` indexing or collation. ``"auto"`` uses it
+        unless a custom dataset or ``DataLoader`` option asks for skorch's
+        path, or (on CUDA) the data would take over half of the free GPU
+        memory; ``True`` skips that memory check; ``False`` always uses
+        skorch's ``Dataset``/``DataLoader``.
+    mixed_precision : {"auto", True, False}, default="auto"
+        bf16 autocast for the forward pass. ``"auto"``: on CUDA devices that
+        support bf16, off on the CPU. Losses are computed in float32.
+    fused_optimizer : {"auto", True, False}, default="auto"
+        Pass ``fused=True`` to an optimizer that accepts it (Adam, AdamW,
+        SGD, ...). ``"auto"``: on CUDA only. Ignored when you set
+        ``optimizer__fused`` or ``optimizer__foreach`` yourself.
+    predict_batch_size : int, default=8192
+        Rows per forward pass in ``predict``/``predict_proba`` on the fast
+        path; ``-1`` for all rows at once.
     criterion : torch loss class, default=torch.nn.CrossEntropyLoss
         Per-task loss, called with ``reduction="none"``; skmtl averages it over
         each task's labelled rows. ``criterion__label_smoothing=0.1`` etc. work.
@@ -139,6 +163,10 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         classes=None,
         task_names=None,
         random_state=None,
+        data_on_device="auto",
+        mixed_precision="auto",
+        fused_optimizer="auto",
+        predict_batch_size=8192,
         criterion=torch.nn.CrossEntropyLoss,
         optimizer=torch.optim.Adam,
         lr=1e-3,
@@ -149,6 +177,9 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         verbose=0,
         **kwargs,
     ):
+        # skorch leaves training batches unshuffled unless asked; a
+        # scikit-learn user expects shuffling, as MLPClassifier does.
+        kwargs.setdefault("iterator_train__shuffle", True)
         super().__init__(
             module,
             criterion,
@@ -168,6 +199,10 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         self.classes = classes
         self.task_names = task_names
         self.random_state = random_state
+        self.data_on_device = data_on_device
+        self.mixed_precision = mixed_precision
+        self.fused_optimizer = fused_optimizer
+        self.predict_batch_size = predict_batch_size
 
     # ``device`` stays "auto" as a parameter (for clone and get_params), while
     # every skorch internal that reads ``self.device`` gets a real device.
@@ -271,10 +306,11 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         return self
 
     def initialize_criterion(self):
-        """Build the per-task criterion with ``reduction="none"``.
+        """Wrap the per-task ``criterion`` in :class:`~skmtl.losses.MultiTaskLoss`.
 
-        skmtl masks missing labels and averages each task over its labelled
-        rows itself (see :meth:`get_task_losses`), so it needs per-row losses.
+        The criterion is built with ``reduction="none"``: skmtl masks missing
+        labels and averages each task over its labelled rows itself. The task
+        weights live in the loss module, on the training device.
         """
         kwargs = self.get_params_for("criterion")
         if kwargs.get("reduction", "none") != "none":
@@ -283,8 +319,31 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
                 "loss over the rows labelled for it."
             )
         kwargs["reduction"] = "none"
-        self.criterion_ = self.initialized_instance(self.criterion, kwargs)
+        per_task = self.initialized_instance(self.criterion, kwargs)
+        self.criterion_ = MultiTaskLoss(per_task, self.task_weights_)
         return self
+
+    def initialize_optimizer(self, triggered_directly=None):
+        """Build the optimizer as skorch does, fused where ``fused_optimizer`` says."""
+        args, kwargs = self.get_params_for_optimizer("optimizer", self.get_all_learnable_params())
+        if self._use_fused(kwargs):
+            kwargs["fused"] = True
+        self.optimizer_ = self.optimizer(*args, **kwargs)
+        return self
+
+    def _use_fused(self, kwargs: dict) -> bool:
+        if self.fused_optimizer not in ("auto", True, False):
+            raise ValueError(
+                f"fused_optimizer must be 'auto', True or False; got {self.fused_optimizer!r}."
+            )
+        if not self.fused_optimizer or "fused" in kwargs or "foreach" in kwargs:
+            return False
+        if self.fused_optimizer == "auto" and torch.device(self.device).type != "cuda":
+            return False
+        try:
+            return "fused" in inspect.signature(self.optimizer).parameters
+        except (TypeError, ValueError):
+            return False
 
     # ------------------------------------------------------------------ loss
 
@@ -303,21 +362,108 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         torch.Tensor of shape (n_tasks,)
             Zero for a task with no label in the batch.
         """
-        losses = []
-        for t, logits in enumerate(y_pred):
-            target = y_true[:, t]
-            labelled = target >= 0
-            per_row = self.criterion_(logits, target.clamp(min=0))
-            count = labelled.sum().clamp(min=1)
-            losses.append((per_row * labelled).sum() / count)
-        return torch.stack(losses)
+        return self.criterion_.task_losses(y_pred, to_tensor(y_true, device=self.device))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Weighted sum over tasks of :meth:`get_task_losses` (skorch hook)."""
-        y_true = to_tensor(y_true, device=self.device)
-        losses = self.get_task_losses(y_pred, y_true)
-        weights = torch.as_tensor(self.task_weights_, dtype=losses.dtype, device=losses.device)
-        return (weights * losses).sum()
+        return self.criterion_(y_pred, to_tensor(y_true, device=self.device))
+
+    def infer(self, x, **fit_params):
+        """skorch's forward step, under bf16 autocast where ``mixed_precision`` says."""
+        with self._autocast():
+            return super().infer(x, **fit_params)
+
+    def _autocast(self) -> AbstractContextManager:
+        if self.mixed_precision not in ("auto", True, False):
+            raise ValueError(
+                f"mixed_precision must be 'auto', True or False; got {self.mixed_precision!r}."
+            )
+        device_type = torch.device(self.device).type
+        enabled = bool(self.mixed_precision)
+        if self.mixed_precision == "auto":
+            enabled = device_type == "cuda" and torch.cuda.is_bf16_supported()
+        return torch.autocast(device_type, dtype=torch.bfloat16, enabled=enabled)
+
+    # ------------------------------------------------------------ data path
+
+    _DATALOADER_ONLY = {"collate_fn", "sampler", "batch_sampler", "generator", "worker_init_fn"}
+
+    def _use_tensor_data(self, X) -> bool:
+        if self.data_on_device not in ("auto", True, False):
+            raise ValueError(
+                f"data_on_device must be 'auto', True or False; got {self.data_on_device!r}."
+            )
+        if not self.data_on_device or not isinstance(X, np.ndarray) or X.dtype == object:
+            return False
+        if self.dataset is not Dataset or self.get_params_for("dataset"):
+            return False
+        for name in ("iterator_train", "iterator_valid"):
+            if getattr(self, name) is not DataLoader:
+                return False
+            if self._DATALOADER_ONLY & set(self.get_params_for(name)):
+                return False
+        device = torch.device(self.device)
+        if self.data_on_device == "auto" and device.type == "cuda":
+            free, _ = torch.cuda.mem_get_info(device)
+            return X.nbytes < free // 2
+        return True
+
+    def get_dataset(self, X, y=None):
+        """skorch hook: array input becomes a :class:`~skmtl.tensor_data.TensorData`.
+
+        ``X`` (as float32) and ``y`` are copied to the training device once;
+        anything else goes to skorch's ``Dataset`` as usual.
+        """
+        if not self._use_tensor_data(X):
+            return super().get_dataset(X, y)
+        dtype = torch.float32 if X.dtype.kind in "fiub" else None
+        X_t = torch.as_tensor(X, dtype=dtype, device=self.device)
+        y_t = None if y is None else torch.as_tensor(np.asarray(y), device=self.device)
+        return TensorData(X_t, y_t)
+
+    def get_iterator(self, dataset, training=False):
+        """skorch hook: batch a :class:`TensorData` by slicing a permutation.
+
+        Honours ``batch_size``, ``iterator_train__shuffle``,
+        ``iterator_*__batch_size`` and ``iterator_*__drop_last``; other data
+        goes through skorch's ``DataLoader``.
+        """
+        view = tensor_view(dataset)
+        if view is None:
+            return super().get_iterator(dataset, training=training)
+        kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
+        return TensorBatches(
+            *view,
+            batch_size=kwargs.get("batch_size", self.batch_size),
+            shuffle=bool(kwargs.get("shuffle", False)),
+            drop_last=bool(kwargs.get("drop_last", False)),
+        )
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's epoch loop; on the fast path it reads the losses back once.
+
+        skorch calls ``loss.item()`` after every batch, a device sync on a
+        GPU. Here each batch's loss stays on the device, sits in the history
+        as a 0-d tensor until the epoch's last batch, and all of them are
+        copied back together, before ``on_epoch_end``. Callbacks see the same
+        calls and the same history entries as on skorch's path.
+        """
+        if not isinstance(iterator, TensorBatches):
+            return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        batches = self.history[-1]["batches"]
+        first = len(batches)
+        losses = []
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            losses.append(step["loss"].detach())
+            self.history.record_batch(prefix + "_loss", losses[-1])
+            self.history.record_batch(prefix + "_batch_size", len(batch[0]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        values = torch.stack(losses).tolist() if losses else []
+        for entry, value in zip(batches[first:], values, strict=True):
+            entry[prefix + "_loss"] = value
+        self.history.record(prefix + "_batch_count", len(losses))
 
     # ------------------------------------------------------------------- fit
 
@@ -374,6 +520,12 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
             X, codes = X[labelled], codes[labelled]
         return X, codes
 
+    def _sync_task_weights(self) -> None:
+        # a warm fit keeps its loss module; give it this fit's task_weights
+        criterion = getattr(self, "criterion_", None)
+        if isinstance(criterion, MultiTaskLoss):
+            criterion.weights.copy_(torch.as_tensor(self.task_weights_))
+
     def fit(self, X, y, **fit_params):
         """Build the network from the data and train it.
 
@@ -393,6 +545,7 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         """
         reset = not (self.warm_start and self.initialized_)
         X, codes = self._check_fit_data(X, y, reset=reset)
+        self._sync_task_weights()
         with seeded_torch(self.random_state, offset=0 if reset else len(self.history)):
             if reset:
                 self.initialize()
@@ -419,19 +572,38 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         """
         reset = not self.initialized_
         X, codes = self._check_fit_data(X, y, reset=reset, classes=classes)
+        self._sync_task_weights()
         with seeded_torch(self.random_state, offset=0 if reset else len(self.history)):
             return super().partial_fit(X, codes, **fit_params)
 
     # --------------------------------------------------------------- predict
 
+    @staticmethod
+    def _per_task(outputs: Iterable) -> list[torch.Tensor]:
+        """Concatenate the batches of the module's per-task outputs."""
+        return [torch.cat(task) for task in zip(*outputs, strict=True)]
+
+    @staticmethod
+    def _codes(logits: list[torch.Tensor]) -> np.ndarray:
+        """Class codes ``(n_samples, n_tasks)``, copied back in one go."""
+        return torch.stack([out.argmax(dim=1) for out in logits], dim=1).cpu().numpy()
+
     def _forward_logits(self, X) -> list[torch.Tensor]:
-        batches = list(self.forward_iter(X, training=False))
-        return [torch.cat(task) for task in zip(*batches, strict=True)]
+        """Per-task logits of validated ``X``, left on the device.
+
+        On the fast path ``X`` goes to the device once and through the module
+        in batches of ``predict_batch_size``.
+        """
+        dataset = self.get_dataset(X)
+        view = tensor_view(dataset)
+        if view is None:
+            return self._per_task(self.forward_iter(dataset, device=self.device))
+        batches = TensorBatches(*view, batch_size=self.predict_batch_size)
+        return self._per_task(self.evaluation_step(batch) for batch in batches)
 
     def _predict_codes(self, X) -> np.ndarray:
         """Class codes ``(n_samples, n_tasks)`` of already validated ``X``."""
-        logits = self._forward_logits(X)
-        return torch.stack([out.argmax(dim=1) for out in logits], dim=1).numpy()
+        return self._codes(self._forward_logits(X))
 
     def _checked(self, X) -> np.ndarray:
         check_is_fitted(self)
@@ -452,8 +624,9 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
             ``(n_samples, n_classes)`` array, as any scikit-learn classifier.
         """
         logits = self._forward_logits(self._checked(X))
-        probas = [torch.softmax(out.float(), dim=1).numpy() for out in logits]
-        return self.target_encoder_.format_proba(probas)
+        probas = torch.cat([torch.softmax(out.float(), dim=1) for out in logits], dim=1)
+        widths = np.cumsum([out.shape[1] for out in logits])[:-1]
+        return self.target_encoder_.format_proba(np.split(probas.cpu().numpy(), widths, axis=1))
 
     def predict(self, X) -> Any:
         """Predict the label of every task.

@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import get_scorer, make_scorer
 from sklearn.utils import _safe_indexing
+from skorch.utils import to_numpy
 
 from .targets import MISSING
 
@@ -46,7 +47,9 @@ def mean_valid_accuracy(net, X, y) -> float:
     The scoring function of the ``valid_acc`` column of the training log; it
     works on class codes, so it runs inside skorch's epoch scoring.
     """
-    return float(np.nanmean(task_accuracies(y, net._predict_codes(X))))
+    # forward_iter, so that skorch's scoring cache serves the epoch's outputs
+    codes = net._codes(net._per_task(net.forward_iter(X, device=net.device)))
+    return float(np.nanmean(task_accuracies(to_numpy(y), codes)))
 
 
 def _final_step(estimator):

@@ -78,3 +78,22 @@ def test_explicit_cuda_model_falls_back_to_cpu_on_load(tasks_data, tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "True"
+
+
+def test_fast_path_on_cuda_keeps_data_on_device(tasks_data):
+    X, Y = tasks_data
+    clf = make_clf(max_epochs=1).fit(X, Y)
+    data = clf.get_dataset(X.astype(np.float32))
+    assert data.X.is_cuda
+    assert clf.optimizer_.defaults["fused"] is True
+    out = clf.infer(data.X[:4])
+    assert out[0].dtype == (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32)
+
+
+def test_cuda_fast_path_matches_skorch_path_closely(tasks_data):
+    X, Y = tasks_data
+    params = dict(train_split=None, iterator_train__shuffle=False, max_epochs=1,
+                  mixed_precision=False, fused_optimizer=False)
+    fast = make_clf(**params).fit(X, Y).predict_proba(X)["colour"]
+    slow = make_clf(data_on_device=False, **params).fit(X, Y).predict_proba(X)["colour"]
+    np.testing.assert_allclose(fast, slow, atol=1e-5)

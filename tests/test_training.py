@@ -183,8 +183,8 @@ def test_module_kwargs_reach_default_trunk(tasks_data):
 def test_criterion_options_pass_through(tasks_data):
     X, Y = tasks_data
     clf = _fitted(X, Y, criterion__label_smoothing=0.3)
-    assert clf.criterion_.label_smoothing == 0.3
-    assert clf.criterion_.reduction == "none"
+    assert clf.criterion_.criterion.label_smoothing == 0.3
+    assert clf.criterion_.criterion.reduction == "none"
 
 
 def test_device_auto_resolves_and_stays_a_parameter(tasks_data):

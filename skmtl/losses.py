@@ -1,0 +1,47 @@
+"""The joint multi-task loss: per-task losses masked for missing labels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .targets import MISSING
+
+
+class MultiTaskLoss(nn.Module):
+    """Weighted sum over tasks of each task's mean loss on its labelled rows.
+
+    Parameters
+    ----------
+    criterion : torch.nn.Module
+        Per-row loss of one task, called as ``criterion(logits, target)`` and
+        returning one value per row (``reduction="none"``).
+    weights : sequence of float
+        The weight of each task. Kept as a buffer, so it moves with the
+        module to the training device and is never copied per batch.
+    """
+
+    def __init__(self, criterion: nn.Module, weights: Sequence[float]):
+        super().__init__()
+        self.criterion = criterion
+        self.register_buffer("weights", torch.as_tensor(weights, dtype=torch.float32))
+
+    def task_losses(self, y_pred: Sequence[torch.Tensor], y_true: torch.Tensor) -> torch.Tensor:
+        """Each task's mean loss over the rows labelled for it; 0 where none is.
+
+        ``y_pred`` holds the logits of each task; ``y_true`` the
+        ``(batch, n_tasks)`` class codes, ``MISSING`` (-1) for no label.
+        """
+        labelled = y_true != MISSING
+        counts = labelled.sum(dim=0).clamp(min=1)
+        target = y_true.clamp(min=0)
+        sums = [
+            (self.criterion(logits.float(), target[:, t]) * labelled[:, t]).sum()
+            for t, logits in enumerate(y_pred)
+        ]
+        return torch.stack(sums) / counts
+
+    def forward(self, y_pred: Sequence[torch.Tensor], y_true: torch.Tensor) -> torch.Tensor:
+        return (self.weights * self.task_losses(y_pred, y_true)).sum()
