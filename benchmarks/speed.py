@@ -100,8 +100,9 @@ class MultiHeadLoss(nn.Module):
     """The custom loss a skorch user writes: summed per-task cross-entropy."""
 
     def forward(self, y_pred, y_true):
-        return sum(F.cross_entropy(out, y_true[:, t], ignore_index=-1) for t, out in
-                   enumerate(y_pred))
+        return sum(
+            F.cross_entropy(out, y_true[:, t], ignore_index=-1) for t, out in enumerate(y_pred)
+        )
 
 
 def _sync(device):
@@ -130,7 +131,7 @@ def fit_hand(X, codes, cfg):
         perm = torch.randperm(n, device=device)
         total = torch.zeros((), device=device)
         for start in range(0, n, bs):
-            idx = perm[start:start + bs]
+            idx = perm[start : start + bs]
             with _autocast(device):
                 out = model(Xd[idx])
             loss = sum(
@@ -224,8 +225,12 @@ def predict_mlp(models, X, cfg):
 
 
 FIT = {"hand": fit_hand, "skorch": fit_skorch, "skmtl": fit_skmtl, "mlp": fit_mlp}
-PREDICT = {"hand": predict_hand, "skorch": predict_skorch, "skmtl": predict_skmtl,
-           "mlp": predict_mlp}
+PREDICT = {
+    "hand": predict_hand,
+    "skorch": predict_skorch,
+    "skmtl": predict_skmtl,
+    "mlp": predict_mlp,
+}
 
 
 def _targets(name, labels, codes):
@@ -248,8 +253,9 @@ def time_all(X, labels, codes, cfg, contenders):
     warm = dict(cfg, epochs=1)
     small = slice(0, min(len(X), 2048))
     for name in contenders:  # first-call costs (kernels, allocator) out of the timings
-        PREDICT[name](FIT[name](X[small], _targets(name, labels, codes)[small], warm), X[small],
-                      warm)
+        PREDICT[name](
+            FIT[name](X[small], _targets(name, labels, codes)[small], warm), X[small], warm
+        )
     results = {}
     for name in contenders:
         if name == "mlp" and device != "cpu":
@@ -262,7 +268,11 @@ def time_all(X, labels, codes, cfg, contenders):
         probas = PREDICT[name](model, X, cfg)
         _sync(device)
         t2 = time.perf_counter()
-        results[name] = {"fit_s": t1 - t0, "predict_s": t2 - t1, "accuracy": accuracy(probas, codes)}
+        results[name] = {
+            "fit_s": t1 - t0,
+            "predict_s": t2 - t1,
+            "accuracy": accuracy(probas, codes),
+        }
     return results
 
 
@@ -300,7 +310,9 @@ def measure_memory(cfg, contenders) -> dict:
             continue
         proc = subprocess.run(
             [sys.executable, __file__, "--memory-child", name, "--config", json.dumps(cfg)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         out[name] = json.loads(proc.stdout.strip().splitlines()[-1])
     return out
@@ -316,7 +328,8 @@ def machine() -> str:
             cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
     except (OSError, StopIteration):
         pass
-    desc = f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    threads = torch.get_num_threads()
+    desc = f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, {threads} threads"
     if torch.cuda.is_available():
         desc += f", GPU {torch.cuda.get_device_name()}"
     return desc
@@ -324,14 +337,19 @@ def machine() -> str:
 
 def table(title, results, memory=None) -> str:
     ref = results["hand"]
-    lines = [f"### {title}", "",
-             "| contender | fit s | fit / hand | predict s | predict / hand | mean acc |"
-             + (" peak RSS over import MB |" if memory else ""),
-             "|---|---|---|---|---|---|" + ("---|" if memory else "")]
+    lines = [
+        f"### {title}",
+        "",
+        "| contender | fit s | fit / hand | predict s | predict / hand | mean acc |"
+        + (" peak RSS over import MB |" if memory else ""),
+        "|---|---|---|---|---|---|" + ("---|" if memory else ""),
+    ]
     for name, r in results.items():
-        row = (f"| {name} | {r['fit_s']:.2f} | {r['fit_s'] / ref['fit_s']:.2f}x | "
-               f"{r['predict_s']:.3f} | {r['predict_s'] / ref['predict_s']:.2f}x | "
-               f"{r['accuracy']:.3f} |")
+        row = (
+            f"| {name} | {r['fit_s']:.2f} | {r['fit_s'] / ref['fit_s']:.2f}x | "
+            f"{r['predict_s']:.3f} | {r['predict_s'] / ref['predict_s']:.2f}x | "
+            f"{r['accuracy']:.3f} |"
+        )
         if memory:
             m = memory.get(name)
             row += f" {m['peak_rss_over_import_mb']:.0f} |" if m else " |"
@@ -362,34 +380,54 @@ def main(argv=None) -> dict:
 
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
     device = "cpu" if device == "auto" else device
-    cfg = {"rows": args.rows, "features": args.features, "tasks": args.tasks,
-           "epochs": args.epochs, "batch_size": args.batch_size, "hidden": args.hidden,
-           "lr": args.lr, "device": device}
+    cfg = {
+        "rows": args.rows,
+        "features": args.features,
+        "tasks": args.tasks,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "hidden": args.hidden,
+        "lr": args.lr,
+        "device": device,
+    }
     print(f"skmtl {skmtl.__version__} on {machine()}; device {device}")
     report = {"machine": machine(), "config": cfg}
 
     X, labels, codes = make_data(args.rows, args.features, args.tasks)
     generated = time_all(X, labels, codes, cfg, args.contenders)
     memory = None if args.skip_memory else measure_memory(cfg, args.contenders)
-    title = (f"Generated: {args.rows} rows x {args.features} features x {args.tasks} tasks "
-             f"(10% labels missing), {args.epochs} epochs, batch {args.batch_size}")
+    title = (
+        f"Generated: {args.rows} rows x {args.features} features x {args.tasks} tasks "
+        f"(10% labels missing), {args.epochs} epochs, batch {args.batch_size}"
+    )
     print(table(title, generated, memory))
     if memory:
         skm = memory.get("skmtl")
         if skm:
-            print(f"\nskmtl peak RSS over import: {skm['peak_rss_over_import_mb']:.0f} MB; "
-                  f"data as tensors: {skm['data_mb']:.0f} MB; budget data + 300 MB")
+            print(
+                f"\nskmtl peak RSS over import: {skm['peak_rss_over_import_mb']:.0f} MB; "
+                f"data as tensors: {skm['data_mb']:.0f} MB; budget data + 300 MB"
+            )
         if any("peak_gpu_mb" in m for m in memory.values()):
-            print("peak GPU MB: " + ", ".join(
-                f"{k} {m['peak_gpu_mb']:.0f}" for k, m in memory.items() if "peak_gpu_mb" in m))
+            print(
+                "peak GPU MB: "
+                + ", ".join(
+                    f"{k} {m['peak_gpu_mb']:.0f}" for k, m in memory.items() if "peak_gpu_mb" in m
+                )
+            )
     report["generated"] = {"timings": generated, "memory": memory}
 
     Xp, labels_p, codes_p = penguin_data()
     cfg_p = dict(cfg, epochs=50, batch_size=64, rows=len(Xp))
     penguins = time_all(Xp, labels_p, codes_p, cfg_p, args.contenders)
     print()
-    print(table(f"Palmer penguins (real, shipped): {len(Xp)} rows x 4 features x 3 tasks, "
-                "50 epochs, batch 64", penguins))
+    print(
+        table(
+            f"Palmer penguins (real, shipped): {len(Xp)} rows x 4 features x 3 tasks, "
+            "50 epochs, batch 64",
+            penguins,
+        )
+    )
     report["penguins"] = {"timings": penguins}
     if args.json:
         with open(args.json, "w") as f:

@@ -92,8 +92,13 @@ def test_fast_path_on_cuda_keeps_data_on_device(tasks_data):
 
 def test_cuda_fast_path_matches_skorch_path_closely(tasks_data):
     X, Y = tasks_data
-    params = dict(train_split=None, iterator_train__shuffle=False, max_epochs=1,
-                  mixed_precision=False, fused_optimizer=False)
+    params = dict(
+        train_split=None,
+        iterator_train__shuffle=False,
+        max_epochs=1,
+        mixed_precision=False,
+        fused_optimizer=False,
+    )
     fast = make_clf(**params).fit(X, Y).predict_proba(X)["colour"]
     slow = make_clf(data_on_device=False, **params).fit(X, Y).predict_proba(X)["colour"]
     np.testing.assert_allclose(fast, slow, atol=1e-5)

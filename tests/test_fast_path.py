@@ -82,8 +82,7 @@ def test_custom_dataloader_option_falls_back_to_skorch_path(tasks_data):
 
 def test_unshuffled_epoch_ends_with_the_same_weights_as_skorch_path(tasks_data):
     X, Y = tasks_data
-    fast, slow = _pair(train_split=None, iterator_train__shuffle=False, max_epochs=1,
-                       batch_size=32)
+    fast, slow = _pair(train_split=None, iterator_train__shuffle=False, max_epochs=1, batch_size=32)
     fast.fit(X, Y)
     slow.fit(X, Y)
     slow_state = slow.module_.state_dict()
@@ -164,8 +163,12 @@ def test_batches_cover_every_row_once_per_epoch():
 
 def test_iterator_batch_size_and_drop_last_are_honoured(tasks_data):
     X, Y = tasks_data
-    clf = make_clf(train_split=None, max_epochs=1, iterator_train__batch_size=70,
-                   iterator_train__drop_last=True).fit(X, Y)
+    clf = make_clf(
+        train_split=None,
+        max_epochs=1,
+        iterator_train__batch_size=70,
+        iterator_train__drop_last=True,
+    ).fit(X, Y)
     sizes = [b["train_batch_size"] for b in clf.history[-1, "batches"]]
     assert sizes == [70] * (len(X) // 70)
 
@@ -213,11 +216,21 @@ def test_bad_gpu_options(tasks_data, param, value):
 def test_gpu_options_are_searchable_parameters():
     from sklearn.base import clone
 
-    clf = make_clf(mixed_precision=False, fused_optimizer=False, data_on_device=False,
-                   predict_batch_size=100, compile=False)
+    clf = make_clf(
+        mixed_precision=False,
+        fused_optimizer=False,
+        data_on_device=False,
+        predict_batch_size=100,
+        compile=False,
+    )
     params = clone(clf).get_params()
-    assert (params["mixed_precision"], params["fused_optimizer"], params["data_on_device"],
-            params["predict_batch_size"], params["compile"]) == (False, False, False, 100, False)
+    assert (
+        params["mixed_precision"],
+        params["fused_optimizer"],
+        params["data_on_device"],
+        params["predict_batch_size"],
+        params["compile"],
+    ) == (False, False, False, 100, False)
 
 
 def test_forward_casts_float64_on_fast_path(tasks_data):
