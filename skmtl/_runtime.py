@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -9,10 +10,15 @@ import torch
 from sklearn.utils import check_random_state
 
 
+@functools.cache
+def _auto_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def resolve_device(device):
     """Map ``"auto"`` to ``"cuda"`` when CUDA is available, else ``"cpu"``."""
     if isinstance(device, str) and device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return _auto_device()  # read on every batch, so asked of CUDA only once
     return device
 
 

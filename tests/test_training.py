@@ -213,3 +213,35 @@ def test_task_weights_changed_between_warm_fits_take_effect(tasks_data):
     clf = make_clf(warm_start=True, max_epochs=1).fit(X, Y)
     clf.set_params(task_weights={"colour": 0.0}).fit(X, Y)
     np.testing.assert_array_equal(clf.task_weights_, [1.0, 0.0, 1.0])
+
+
+def test_criterion_instance_is_copied_with_its_settings(tasks_data):
+    X, Y = tasks_data
+    mine = nn.CrossEntropyLoss(label_smoothing=0.2)
+    clf = _fitted(X, Y, criterion=mine)
+    assert clf.criterion_.criterion is not mine
+    assert mine.reduction == "mean" and mine.ignore_index == -100  # untouched
+    assert clf.criterion_.criterion.label_smoothing == 0.2
+    assert clf.criterion_.criterion.reduction == "none"
+
+
+class RowLoss(nn.Module):
+    """A criterion without ignore_index: skmtl masks missing labels itself."""
+
+    def __init__(self, reduction="none"):
+        super().__init__()
+        self.reduction = reduction
+
+    def forward(self, logits, target):
+        return nn.functional.cross_entropy(logits, target, reduction="none")
+
+
+def test_custom_criterion_without_ignore_index_is_masked(tasks_data):
+    X, Y = tasks_data
+    ce = _fitted(X, {"a": Y["binary"]})
+    custom = _fitted(X, {"a": Y["binary"]}, criterion=RowLoss)
+    logits = torch.randn(4, 2)
+    y = torch.tensor([[0], [-1], [1], [-1]])
+    torch.testing.assert_close(custom.get_loss((logits,), y), ce.get_loss((logits,), y))
+    expected = nn.functional.cross_entropy(logits[[0, 2]], torch.tensor([0, 1]))
+    torch.testing.assert_close(ce.get_loss((logits,), y), expected)
