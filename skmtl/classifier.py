@@ -27,7 +27,7 @@ from .losses import MultiTaskLoss
 from .metrics import mean_valid_accuracy, task_accuracies
 from .modules import MLPTrunk, MultiTaskModule, accepts_argument, trunk_output_width
 from .split import MultiTaskValidSplit
-from .targets import MISSING, TaskEncoder
+from .targets import MISSING, UNKNOWN, TaskEncoder
 from .tensor_data import TensorBatches, TensorData, tensor_view
 from .validation import check_features, check_n_rows
 
@@ -51,7 +51,8 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         batch of ``X`` to a ``(batch, features)`` tensor works; skmtl adds the
         heads. Arguments go as ``module__name=value``; a trunk whose
         constructor takes ``in_features`` receives ``n_features_in_`` unless
-        given.
+        given. A module instance is copied at each fit, so your object is
+        never trained in place and every fit starts from its weights.
     hidden_units : tuple of int, default=(256, 256)
         Hidden layer widths of the default trunk.
     dropout : float, default=0.0
@@ -67,7 +68,8 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         data, sorted.
     task_names : list, default=None
         Names of the columns of an array ``Y`` (default ``task_0``, ``task_1``,
-        ...). Not used for a dict or DataFrame ``Y``, which name their tasks.
+        ...), one per column. Must stay ``None`` for a dict or DataFrame ``Y``,
+        which name their tasks.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, dropout and the validation
         split: with an int, training on the CPU is repeatable bit for bit.
@@ -179,6 +181,19 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         verbose=0,
         **kwargs,
     ):
+        # Stored before skorch's __init__: afterwards skorch refuses a torch
+        # module instance (e.g. activation=nn.GELU()) as a plain attribute.
+        self.hidden_units = hidden_units
+        self.dropout = dropout
+        self.activation = activation
+        self.task_weights = task_weights
+        self.classes = classes
+        self.task_names = task_names
+        self.random_state = random_state
+        self.data_on_device = data_on_device
+        self.mixed_precision = mixed_precision
+        self.fused_optimizer = fused_optimizer
+        self.predict_batch_size = predict_batch_size
         # skorch leaves training batches unshuffled unless asked; a
         # scikit-learn user expects shuffling, as MLPClassifier does.
         kwargs.setdefault("iterator_train__shuffle", True)
@@ -194,17 +209,6 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
             verbose=verbose,
             **kwargs,
         )
-        self.hidden_units = hidden_units
-        self.dropout = dropout
-        self.activation = activation
-        self.task_weights = task_weights
-        self.classes = classes
-        self.task_names = task_names
-        self.random_state = random_state
-        self.data_on_device = data_on_device
-        self.mixed_precision = mixed_precision
-        self.fused_optimizer = fused_optimizer
-        self.predict_batch_size = predict_batch_size
 
     # ``device`` stays "auto" as a parameter (for clone and get_params), while
     # every skorch internal that reads ``self.device`` gets a real device.
@@ -301,10 +305,16 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
             and accepts_argument(trunk, "in_features")
         ):
             kwargs["in_features"] = self.n_features_in_
-        trunk = self.initialized_instance(trunk, kwargs)
+        if isinstance(trunk, torch.nn.Module) and not kwargs:
+            # fit must not train the user's object in place (nor continue from
+            # it on the next fit): each fit starts from a copy of it
+            trunk = copy.deepcopy(trunk)
+        else:
+            trunk = self.initialized_instance(trunk, kwargs)
         width = trunk_output_width(trunk, self.n_features_in_)
         n_classes = [len(self.target_encoder_.classes_[t]) for t in self.tasks_]
-        self.module_ = MultiTaskModule(trunk, width, n_classes)
+        # one mode for the whole tree, also for a trunk instance left in eval
+        self.module_ = MultiTaskModule(trunk, width, n_classes).train()
         return self
 
     def initialize_criterion(self):
@@ -365,8 +375,8 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
     def _set_training(self, training=True):
         # skorch sets the mode of every submodule before every batch; walking
         # the module tree costs about 5% of a small MLP's step on the CPU, so
-        # only walk it when the top module's mode changes (at least twice an
-        # epoch, around validation, so every submodule is reset as often).
+        # per batch only the top module's mode is compared. run_single_epoch
+        # sets the whole tree once per epoch and phase.
         for name in self._modules + self._criteria:
             module = getattr(self, name + "_")
             if isinstance(module, torch.nn.Module) and module.training != training:
@@ -443,6 +453,10 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         ``X`` (as float32) and ``y`` are copied to the training device once;
         anything else goes to skorch's ``Dataset`` as usual.
         """
+        if hasattr(self, "n_features_in_") and (
+            isinstance(X, pd.DataFrame) or (isinstance(X, np.ndarray) and X.dtype != np.float32)
+        ):
+            X = check_features(self, X, reset=False)  # e.g. net.forward(X_float64)
         if not self._use_tensor_data(X):
             return super().get_dataset(X, y)
         dtype = torch.float32 if X.dtype.kind in "fiub" else None
@@ -466,32 +480,52 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
             batch_size=kwargs.get("batch_size", self.batch_size),
             shuffle=bool(kwargs.get("shuffle", False)),
             drop_last=bool(kwargs.get("drop_last", False)),
+            # batch norm cannot train on a batch of one row: fold it into the last
+            min_last=2 if training and self._has_batch_norm() else 1,
         )
 
-    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        """skorch's epoch loop; on the fast path it reads the losses back once.
+    def _has_batch_norm(self) -> bool:
+        norms = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
+        return any(isinstance(m, norms) for m in self.module_.modules())
 
-        skorch calls ``loss.item()`` after every batch, a device sync on a
-        GPU. Here each batch's loss stays on the device, sits in the history
-        as a 0-d tensor until the epoch's last batch, and all of them are
-        copied back together, before ``on_epoch_end``. Callbacks see the same
-        calls and the same history entries as on skorch's path.
+    def _defer_loss_readback(self) -> bool:
+        """Whether batch losses stay on the device until the epoch ends (GPUs)."""
+        return torch.device(self.device).type != "cpu"
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's epoch loop; on a GPU it reads the batch losses back once.
+
+        skorch calls ``loss.item()`` after every batch, which on a GPU waits
+        for the device. On the fast path with a CUDA device each batch's loss
+        stays on the device, sits in the history as a 0-d tensor during the
+        epoch, and all of them are copied back together, before
+        ``on_epoch_end`` (or on an interrupt). On the CPU, where ``item()``
+        costs nothing, the history holds floats at once, exactly as skorch's.
+        Callbacks see the same calls as on skorch's path.
         """
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_", None)
+            if isinstance(module, torch.nn.Module):
+                module.train(training)
         if not isinstance(iterator, TensorBatches):
             return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        deferred = self._defer_loss_readback()
         batches = self.history[-1]["batches"]
-        first = len(batches)
-        losses = []
-        for batch in iterator:
-            self.notify("on_batch_begin", batch=batch, training=training)
-            step = step_fn(batch, **fit_params)
-            losses.append(step["loss"].detach())
-            self.history.record_batch(prefix + "_loss", losses[-1])
-            self.history.record_batch(prefix + "_batch_size", len(batch[0]))
-            self.notify("on_batch_end", batch=batch, training=training, **step)
-        values = torch.stack(losses).tolist() if losses else []
-        for entry, value in zip(batches[first:], values, strict=True):
-            entry[prefix + "_loss"] = value
+        first, losses = len(batches), []
+        try:
+            for batch in iterator:
+                self.notify("on_batch_begin", batch=batch, training=training)
+                step = step_fn(batch, **fit_params)
+                loss = step["loss"].detach()
+                losses.append(loss)
+                self.history.record_batch(prefix + "_loss", loss if deferred else loss.item())
+                self.history.record_batch(prefix + "_batch_size", len(batch[0]))
+                self.notify("on_batch_end", batch=batch, training=training, **step)
+        finally:
+            if deferred and losses:
+                values = torch.stack(losses).tolist()
+                for entry, value in zip(batches[first:], values, strict=False):
+                    entry[prefix + "_loss"] = value
         self.history.record(prefix + "_batch_count", len(losses))
 
     # ------------------------------------------------------------------- fit
@@ -551,9 +585,42 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
 
     def _sync_task_weights(self) -> None:
         # a warm fit keeps its loss module; give it this fit's task_weights
-        criterion = getattr(self, "criterion_", None)
-        if isinstance(criterion, MultiTaskLoss):
-            criterion.weights.copy_(torch.as_tensor(self.task_weights_))
+        self.criterion_.weights.copy_(torch.as_tensor(self.task_weights_))
+
+    def _forget_fit(self) -> None:
+        """After a failed (re)fit, be unfitted rather than half updated."""
+        self.initialized_ = False
+        for attr in (
+            "module_",
+            "criterion_",
+            "optimizer_",
+            "target_encoder_",
+            "tasks_",
+            "classes_",
+            "task_weights_",
+        ):
+            self.__dict__.pop(attr, None)
+
+    def _train(self, X, y, *, reset: bool, classes=None, **fit_params):
+        if "sample_weight" in fit_params:
+            raise ValueError(
+                f"{type(self).__name__}.fit does not take sample_weight; weigh whole "
+                "tasks with task_weights={task: weight}, or resample the rows."
+            )
+        with seeded_torch(self.random_state, offset=0 if reset else len(self.history)):
+            try:
+                X, codes = self._check_fit_data(X, y, reset=reset, classes=classes)
+                if reset:
+                    self.initialize()
+                else:
+                    self._sync_task_weights()
+            except BaseException:
+                if reset:
+                    self._forget_fit()
+                raise
+            # skorch's NeuralNet.fit is initialize + partial_fit; calling its
+            # partial_fit keeps our partial_fit from encoding Y a second time
+            return NeuralNet.partial_fit(self, X, codes, **fit_params)
 
     def fit(self, X, y, **fit_params):
         """Build the network from the data and train it.
@@ -563,24 +630,18 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         X : array-like or sparse matrix of shape (n_samples, n_features)
             Numeric features (encode categorical columns first).
         y : dict, DataFrame, or array-like of shape (n_samples,) or (n_samples, n_tasks)
-            The targets ``Y``: labels per task; NaN, None or pd.NA mark a missing label. Rows
-            with no label at all are dropped with a warning.
+            The targets ``Y``: labels per task; NaN, None or pd.NA mark a
+            missing label. Rows with no label at all are dropped with a warning.
         **fit_params
-            Passed to the module's forward and to ``train_split``, as in skorch.
+            Passed to the module's forward, as in skorch (and to
+            ``train_split``, which by default takes only ``groups``, refused).
 
         Returns
         -------
         self
         """
         reset = not (self.warm_start and self.initialized_)
-        X, codes = self._check_fit_data(X, y, reset=reset)
-        self._sync_task_weights()
-        with seeded_torch(self.random_state, offset=0 if reset else len(self.history)):
-            if reset:
-                self.initialize()
-            # skorch's NeuralNet.fit is initialize + partial_fit; calling its
-            # partial_fit keeps our partial_fit from encoding Y a second time.
-            return super().partial_fit(X, codes, _routing_method="fit", **fit_params)
+        return self._train(X, y, reset=reset, _routing_method="fit", **fit_params)
 
     def partial_fit(self, X, y, classes=None, **fit_params):
         """Train for ``max_epochs`` more epochs, building the network on the first call.
@@ -599,11 +660,22 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         -------
         self
         """
-        reset = not self.initialized_
-        X, codes = self._check_fit_data(X, y, reset=reset, classes=classes)
-        self._sync_task_weights()
-        with seeded_torch(self.random_state, offset=0 if reset else len(self.history)):
-            return super().partial_fit(X, codes, **fit_params)
+        return self._train(X, y, reset=not self.initialized_, classes=classes, **fit_params)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """skorch hook: also encode a validation set given with its own labels.
+
+        With ``train_split=skorch.helper.predefined_split(Dataset(X_valid,
+        Y_valid))``, ``X_valid`` is checked and ``Y_valid`` (any kind ``fit``
+        takes) is encoded like the training data.
+        """
+        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        if type(dataset_valid) is Dataset and dataset_valid.y is not None:
+            X_valid = check_features(self, dataset_valid.X, reset=False)
+            codes = self.target_encoder_.transform(dataset_valid.y)
+            check_n_rows(X_valid, codes)
+            dataset_valid = self.get_dataset(X_valid, codes)
+        return dataset_train, dataset_valid
 
     # --------------------------------------------------------------- predict
 
@@ -627,7 +699,10 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         view = tensor_view(dataset)
         if view is None:
             return self._per_task(self.forward_iter(dataset, device=self.device))
-        batches = TensorBatches(*view, batch_size=self.predict_batch_size)
+        size = self.predict_batch_size
+        if isinstance(size, bool) or not isinstance(size, int) or (size < 1 and size != -1):
+            raise ValueError(f"predict_batch_size must be a positive int or -1; got {size!r}.")
+        batches = TensorBatches(*view, batch_size=size)
         return self._per_task(self.evaluation_step(batch) for batch in batches)
 
     def _predict_codes(self, X) -> np.ndarray:
@@ -699,6 +774,16 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
         cols = [self.tasks_.index(t) for t in tasks]
+        for task, j in zip(tasks, cols, strict=True):
+            labelled = codes[:, j] != MISSING
+            if labelled.any() and (codes[labelled, j] == UNKNOWN).all():
+                warnings.warn(
+                    f"None of the labels of task {task!r} in Y is among its classes "
+                    f"{self.target_encoder_.classes_[task].tolist()}; check the labels' "
+                    "type (e.g. '1' against 1).",
+                    UserWarning,
+                    stacklevel=2,
+                )
         acc = task_accuracies(codes[:, cols], self._predict_codes(X)[:, cols], sample_weight)
         return dict(zip(tasks, acc.tolist(), strict=True))
 

@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import get_scorer, make_scorer
 from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import check_is_fitted
 from skorch.utils import to_numpy
 
 from .targets import MISSING
@@ -68,7 +69,8 @@ class _TaskView(ClassifierMixin, BaseEstimator):
 
     @property
     def classes_(self) -> np.ndarray:
-        return _final_step(self.estimator).classes_[self.task]
+        classes = _final_step(self.estimator).classes_
+        return classes[self.task] if isinstance(classes, dict) else classes
 
     def __sklearn_is_fitted__(self) -> bool:
         return True
@@ -91,10 +93,14 @@ class TaskScorer:
 
     def __call__(self, estimator, X, y, **kwargs) -> float:
         model = _final_step(estimator)
+        check_is_fitted(model)
         labelled, labels = model.target_encoder_.task_labels(y, self.task)
         if not labelled.any():
             return float("nan")
-        X_task = _safe_indexing(X, np.flatnonzero(labelled))
+        rows = np.flatnonzero(labelled)
+        if kwargs.get("sample_weight") is not None:
+            kwargs["sample_weight"] = _safe_indexing(kwargs["sample_weight"], rows)
+        X_task = _safe_indexing(X, rows)
         return self.scorer(_TaskView(estimator, self.task), X_task, labels, **kwargs)
 
     def __repr__(self) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Sequence
+from numbers import Integral
 
 import torch
 from torch import nn
@@ -19,7 +21,9 @@ _ACTIVATIONS = {
 _NORMS = {"batch": nn.BatchNorm1d, "layer": nn.LayerNorm}
 
 
-def _activation(activation: str | type[nn.Module]) -> nn.Module:
+def _activation(activation: str | type[nn.Module] | nn.Module) -> nn.Module:
+    if isinstance(activation, nn.Module):
+        return copy.deepcopy(activation)
     if isinstance(activation, str):
         try:
             return _ACTIVATIONS[activation]()
@@ -38,13 +42,15 @@ class MLPTrunk(nn.Module):
     ----------
     in_features : int
         Number of input features.
-    hidden_units : sequence of int, default=(256, 256)
-        Width of each hidden layer. Empty means the trunk is the identity.
+    hidden_units : int or sequence of int, default=(256, 256)
+        Width of each hidden layer; an int is one layer. Empty means the
+        trunk is the identity.
     dropout : float, default=0.0
         Dropout probability after each hidden layer.
-    activation : str or torch.nn.Module class, default="relu"
+    activation : str, torch.nn.Module class or instance, default="relu"
         ``"relu"``, ``"gelu"``, ``"silu"``, ``"tanh"``, ``"elu"``,
-        ``"leaky_relu"``, or a module class such as ``torch.nn.Mish``.
+        ``"leaky_relu"``, a module class such as ``torch.nn.Mish``, or an
+        instance such as ``torch.nn.LeakyReLU(0.2)`` (copied per layer).
     norm : {None, "batch", "layer"}, default=None
         Normalisation layer after each linear layer.
 
@@ -57,9 +63,9 @@ class MLPTrunk(nn.Module):
     def __init__(
         self,
         in_features: int,
-        hidden_units: Sequence[int] = (256, 256),
+        hidden_units: int | Sequence[int] = (256, 256),
         dropout: float = 0.0,
-        activation: str | type[nn.Module] = "relu",
+        activation: str | type[nn.Module] | nn.Module = "relu",
         norm: str | None = None,
     ):
         super().__init__()
@@ -67,6 +73,8 @@ class MLPTrunk(nn.Module):
             raise ValueError(f"Unknown norm {norm!r}; use None, 'batch' or 'layer'.")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1); got {dropout!r}.")
+        if isinstance(hidden_units, Integral):  # one layer, as MLPClassifier allows
+            hidden_units = (hidden_units,)
         layers: list[nn.Module] = []
         width = in_features
         for units in hidden_units:

@@ -87,11 +87,6 @@ def _split_columns(Y: Any, kind: str, names: Sequence[Hashable] | None) -> dict:
     arr = np.asarray(Y)
     if arr.shape[1] == 0:
         raise ValueError("Y has no columns; give at least one task.")
-    if arr.shape[1] != len(names):
-        raise ValueError(
-            f"Y has {arr.shape[1]} columns but {len(names)} task names "
-            f"{list(names)}; give one name per column."
-        )
     return {task: pd.Series(arr[:, j]) for j, task in enumerate(names)}
 
 
@@ -106,7 +101,17 @@ def _array_task_names(
             )
         return None
     if task_names is not None:
+        n_cols = 1 if kind == "1d" else np.shape(Y)[1]
+        if isinstance(task_names, str) or not isinstance(task_names, (Sequence, np.ndarray)):
+            raise ValueError(
+                f"task_names must be a list of names, one per column of Y; got {task_names!r}."
+            )
         names = list(task_names)
+        if len(names) != n_cols:
+            raise ValueError(
+                f"Y has {n_cols} column(s) but {len(names)} task names {names}; give one "
+                "name per column."
+            )
         if len(set(names)) != len(names):
             raise ValueError(f"task_names has duplicates: {names}.")
         return names
@@ -161,6 +166,14 @@ class TaskEncoder:
     dtypes_ : dict
         ``{task: dtype}`` of each task's labels as given, to restore
         pandas dtypes (categoricals, nullable types) on output.
+    array_dtype_ : numpy dtype or None
+        The dtype of a 2-D array ``Y``, kept by 2-D predictions.
+
+    Notes
+    -----
+    A task's classes come from ``classes`` if given, else from a pandas
+    categorical's declared categories (in their order, used or not), else
+    from the sorted labels seen.
     """
 
     def __init__(self, task_names=None, classes=None):
@@ -192,6 +205,8 @@ class TaskEncoder:
         cols = _columns(Y, self.kind_, names)
         self.tasks_ = list(cols)
         self.dtypes_ = {task: col.dtype for task, col in cols.items()}
+        # an object array of mixed tasks must come back as objects, not strings
+        self.array_dtype_ = np.asarray(Y).dtype if self.kind_ == "2d" else None
         fixed = self._classes_param()
         self.classes_ = {}
         for task, col in cols.items():
@@ -205,6 +220,9 @@ class TaskEncoder:
                 classes = np.asarray(fixed[task])
                 if len(pd.unique(classes)) != len(classes):
                     raise ValueError(f"classes[{task!r}] has duplicate labels.")
+            elif isinstance(col.dtype, pd.CategoricalDtype):
+                # a categorical declares its classes, in its own order
+                classes = np.asarray(col.cat.categories)
             else:
                 check_classification_targets(values)
                 try:
@@ -292,7 +310,10 @@ class TaskEncoder:
         if self.kind_ == "1d":
             return labels[self.tasks_[0]]
         if self.kind_ == "2d":
-            return np.column_stack(list(labels.values()))
+            out = np.empty(codes.shape, dtype=self.array_dtype_)
+            for j, values in enumerate(labels.values()):
+                out[:, j] = values
+            return out
         if self.kind_ == "dict":
             return labels
         return pd.DataFrame(

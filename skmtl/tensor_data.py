@@ -63,6 +63,8 @@ class TensorBatches:
         Draw a new ``torch.randperm`` each epoch (seeded by torch's generator).
     drop_last : bool
         Skip the last batch when it is smaller than ``batch_size``.
+    min_last : int
+        A last batch with fewer rows than this joins the one before it.
     """
 
     def __init__(
@@ -73,18 +75,29 @@ class TensorBatches:
         batch_size: int,
         shuffle: bool = False,
         drop_last: bool = False,
+        min_last: int = 1,
     ):
         self.data = data
         self.rows = rows
         self.n = len(data) if rows is None else len(rows)
-        self.batch_size = self.n if batch_size == -1 else int(batch_size)
+        self.batch_size = max(self.n, 1) if batch_size == -1 else int(batch_size)
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int or -1; got {batch_size!r}.")
         self.shuffle = shuffle
         self.drop_last = drop_last
+        self.min_last = min_last
+
+    def _bounds(self) -> list[tuple[int, int]]:
+        starts = range(0, self.n, self.batch_size)
+        bounds = [(a, min(a + self.batch_size, self.n)) for a in starts]
+        if bounds and self.drop_last and bounds[-1][1] - bounds[-1][0] < self.batch_size:
+            bounds.pop()
+        if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < self.min_last:
+            bounds[-2:] = [(bounds[-2][0], bounds[-1][1])]
+        return bounds
 
     def __len__(self) -> int:
-        if self.drop_last:
-            return self.n // self.batch_size
-        return -(-self.n // self.batch_size)
+        return len(self._bounds())
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         X, y = self.data.X, self.data.y
@@ -92,8 +105,7 @@ class TensorBatches:
         if self.shuffle:
             perm = torch.randperm(self.n, device=X.device)
             order = perm if order is None else order[perm]
-        for b in range(len(self)):
-            start, stop = b * self.batch_size, min((b + 1) * self.batch_size, self.n)
+        for start, stop in self._bounds():
             # contiguous rows are a zero-copy view; otherwise one gather per batch
             sel = slice(start, stop) if order is None else order[start:stop]
             yield X[sel], (y[sel] if y is not None else torch.zeros(stop - start))

@@ -8,13 +8,15 @@ import scipy.sparse as sp
 from sklearn.utils.validation import validate_data
 
 
-def _non_numeric_message(estimator, columns) -> str:
+def _non_numeric_message(estimator, columns=None) -> str:
     name = type(estimator).__name__
+    which = f"non-numeric columns {columns}" if columns else "non-numeric values"
+    cols = columns if columns else "[...non-numeric columns...]"
     return (
-        f"X has non-numeric columns {columns}; {name} needs numeric features. "
-        "Encode them first, for example with a ColumnTransformer that one-hot "
-        "encodes them: make_pipeline(make_column_transformer((OneHotEncoder(), "
-        f"{columns}), remainder='passthrough'), {name}(...))."
+        f"X has {which}; {name} needs numeric features. Encode them first, for "
+        "example with a ColumnTransformer that one-hot encodes them: make_pipeline("
+        f"make_column_transformer((OneHotEncoder(), {cols}), remainder='passthrough'), "
+        f"{name}(...))."
     )
 
 
@@ -45,24 +47,32 @@ def check_features(estimator, X, *, reset: bool) -> np.ndarray:
         )
     except ValueError as exc:
         if "could not convert" in str(exc):
-            raise ValueError(_non_numeric_message(estimator, "of X")) from exc
+            raise ValueError(_non_numeric_message(estimator)) from exc
         raise
     if sp.issparse(X):
         X = X.toarray()
     with np.errstate(over="ignore"):  # values past float32 become inf, reported below
         X = np.ascontiguousarray(X, dtype=np.float32)
-    finite = np.isfinite(X)
-    if not finite.all():
+    if not np.isfinite(X).all():
         names = getattr(estimator, "feature_names_in_", None)
-        cols = np.flatnonzero(~finite.all(axis=0))
-        labels = [names[c] for c in cols] if names is not None else cols.tolist()
-        what = "NaN" if np.isnan(X).any() else "infinity (or a value too large for float32)"
+
+        def columns(mask):
+            cols = np.flatnonzero(mask.any(axis=0))
+            return [names[c] for c in cols][:20] if names is not None else cols.tolist()[:20]
+
+        nan = np.isnan(X)
+        found = []
+        if nan.any():
+            found.append(f"NaN in column(s) {columns(nan)}")
+        if np.isinf(X).any():
+            found.append(
+                f"infinity (or a value too large for float32) in column(s) {columns(np.isinf(X))}"
+            )
         raise ValueError(
-            f"Input X contains {what} in column(s) {labels[:20]}. "
-            f"{type(estimator).__name__} cannot use missing or infinite feature "
-            "values: add an imputer in front of it, e.g. make_pipeline("
-            "SimpleImputer(), ...), or drop those rows. (Missing labels in Y are "
-            "fine: use NaN or None there.)"
+            f"Input X contains {' and '.join(found)}. {type(estimator).__name__} cannot "
+            "use missing or infinite feature values: add an imputer in front of it, "
+            "e.g. make_pipeline(SimpleImputer(), ...), or drop those rows. (Missing "
+            "labels in Y are fine: use NaN or None there.)"
         )
     return X
 

@@ -56,7 +56,7 @@ def test_non_numeric_array_suggests_column_transformer(tasks_data):
     X, Y = tasks_data
     Xo = X.astype(object)
     Xo[:, 0] = "a"
-    with pytest.raises(ValueError, match="non-numeric columns of X.*ColumnTransformer"):
+    with pytest.raises(ValueError, match="X has non-numeric values.*ColumnTransformer"):
         make_clf().fit(Xo, Y)
 
 
@@ -179,7 +179,7 @@ def test_bad_parameters(tasks_data, params, match):
 def test_task_names_length_mismatch(tasks_data):
     X, Y = tasks_data
     Y2 = np.column_stack([Y["binary"], Y["binary"]])
-    with pytest.raises(ValueError, match=r"Y has 2 columns but 1 task names \['a'\]"):
+    with pytest.raises(ValueError, match=r"Y has 2 column\(s\) but 1 task names \['a'\]"):
         make_clf(task_names=["a"]).fit(X, Y2)
 
 

@@ -7,6 +7,7 @@ from conftest import make_clf
 from skorch.callbacks import Callback
 from skorch.dataset import Dataset
 
+from skmtl import MultiTaskClassifier
 from skmtl.tensor_data import TensorBatches, TensorData
 
 
@@ -123,8 +124,19 @@ def test_every_callback_fires_as_on_skorch_path(tasks_data):
     assert fast["on_train_begin"] == fast["on_train_end"] == 2
 
 
-def test_losses_are_read_back_once_per_epoch_not_per_batch(tasks_data, monkeypatch):
-    X, Y = tasks_data
+class BatchLossSpy(Callback):
+    """Records the type of the batch loss in the history at each batch's end."""
+
+    def initialize(self):
+        self.seen = []
+        return self
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        if training:
+            self.seen.append(type(net.history[-1, "batches", -1, "train_loss"]))
+
+
+def _count_item_calls(monkeypatch, clf, X, Y):
     calls = {"item": 0}
     original = torch.Tensor.item
 
@@ -133,14 +145,34 @@ def test_losses_are_read_back_once_per_epoch_not_per_batch(tasks_data, monkeypat
         return original(self)
 
     monkeypatch.setattr(torch.Tensor, "item", counting_item)
-    # plain SGD, whose step (unlike Adam's on the CPU) calls no .item() itself
+    clf.fit(X, Y)
+    monkeypatch.setattr(torch.Tensor, "item", original)
+    return calls["item"]
+
+
+def test_gpu_style_loss_readback_is_once_per_epoch(tasks_data, monkeypatch):
+    # on a GPU the batch losses stay on the device during the epoch; simulate
+    # that here, with plain SGD, whose step calls no .item() itself
+    X, Y = tasks_data
     params = dict(train_split=None, batch_size=10, max_epochs=2, optimizer=torch.optim.SGD)
-    make_clf(**params).fit(X, Y)
-    fast_calls = calls["item"]
-    calls["item"] = 0
-    make_clf(data_on_device=False, **params).fit(X, Y)
-    assert calls["item"] >= 2 * len(X) // 10  # skorch: one .item() per batch
-    assert fast_calls == 0
+    monkeypatch.setattr(MultiTaskClassifier, "_defer_loss_readback", lambda self: True)
+    spy = BatchLossSpy()
+    deferred = make_clf(callbacks=[spy], **params)
+    assert _count_item_calls(monkeypatch, deferred, X, Y) == 0
+    assert set(spy.seen) == {torch.Tensor}  # during the epoch
+    losses = [b["train_loss"] for b in deferred.history[-1, "batches"]]
+    assert len(losses) == len(X) // 10 and all(type(v) is float for v in losses)  # after it
+    slow = make_clf(data_on_device=False, **params)
+    assert _count_item_calls(monkeypatch, slow, X, Y) >= 2 * len(X) // 10  # one a batch
+
+
+def test_cpu_history_holds_floats_at_once_like_skorch(tasks_data):
+    X, Y = tasks_data
+    spies = []
+    for data_on_device in (True, False):
+        spies.append(BatchLossSpy())
+        make_clf(callbacks=[spies[-1]], data_on_device=data_on_device).fit(X, Y)
+    assert set(spies[0].seen) == set(spies[1].seen) == {float}
 
 
 def test_batches_cover_every_row_once_per_epoch():
