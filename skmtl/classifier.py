@@ -578,7 +578,7 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
             warnings.warn(
                 f"Dropped {int((~labelled).sum())} row(s) of Y that have no label for any task.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,  # the caller of fit or partial_fit
             )
             X, codes = X[labelled], codes[labelled]
         return X, codes
