@@ -106,6 +106,10 @@ class MultiTaskModule(nn.Module):
 
     The forward pass returns a tuple of logits, one ``(batch, n_classes[t])``
     tensor per task: skorch's convention for modules with several outputs.
+
+    Every skmtl network splits its forward pass in two, so that gradient-based
+    task weighting can act on the shared representation:
+    ``forward(X) == forward_tasks(forward_shared(X), X)``.
     """
 
     def __init__(self, trunk: nn.Module, trunk_features: int, n_classes: Sequence[int]):
@@ -113,9 +117,16 @@ class MultiTaskModule(nn.Module):
         self.trunk = trunk
         self.heads = nn.ModuleList(nn.Linear(trunk_features, k) for k in n_classes)
 
+    def forward_shared(self, X: torch.Tensor, **kwargs) -> torch.Tensor:
+        """The representation all tasks share: the trunk's output."""
+        return self.trunk(X, **kwargs)
+
+    def forward_tasks(self, shared: torch.Tensor, X: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Each task's logits from the shared representation."""
+        return tuple(head(shared) for head in self.heads)
+
     def forward(self, X: torch.Tensor, **kwargs) -> tuple[torch.Tensor, ...]:
-        features = self.trunk(X, **kwargs)
-        return tuple(head(features) for head in self.heads)
+        return self.forward_tasks(self.forward_shared(X, **kwargs), X)
 
 
 def accepts_argument(module_cls: type, name: str) -> bool:
