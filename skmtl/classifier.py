@@ -16,13 +16,14 @@ import torch
 from sklearn.base import ClassifierMixin
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from skorch import NeuralNet
-from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, PrintLog
-from skorch.dataset import Dataset
+from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring
+from skorch.dataset import Dataset, unpack_data
 from skorch.exceptions import NotInitializedError
 from skorch.utils import to_tensor
 from torch.utils.data import DataLoader
 
 from ._runtime import resolve_device, seeded_torch
+from .callbacks import TaskPrintLog
 from .losses import MultiTaskLoss
 from .metrics import mean_valid_accuracy, task_accuracies
 from .modules import MLPTrunk, MultiTaskModule, accepts_argument, trunk_output_width
@@ -30,6 +31,7 @@ from .split import MultiTaskValidSplit
 from .targets import MISSING, UNKNOWN, TaskEncoder
 from .tensor_data import TensorBatches, TensorData, tensor_view
 from .validation import check_features, check_n_rows
+from .weighting import make_weighting
 
 
 class MultiTaskClassifier(ClassifierMixin, NeuralNet):
@@ -61,6 +63,22 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         Activation of the default trunk (``"relu"``, ``"gelu"``, ``"silu"``, ...).
     task_weights : dict, default=None
         ``{task: weight}`` in the joint loss; tasks left out weigh 1.
+    task_weighting : str or TaskWeighting, default="equal"
+        How the task losses train the shared network: ``"equal"`` (their
+        sum), ``"uncertainty"``, ``"dwa"``, ``"famo"`` (one backward each), or
+        ``"gradnorm"``, ``"pcgrad"``, ``"mgda"`` (per-task gradients on the
+        shared representation), or a :class:`~skmtl.weighting.TaskWeighting`.
+        The weights used each epoch are logged as ``weight_<task>``.
+    architecture : {"shared", "mmoe", "ple"}, default="shared"
+        ``"shared"``: one trunk (``module`` or the default MLP) and a head per
+        task. ``"mmoe"``: shared MLP experts mixed by a gate per task
+        (:class:`~skmtl.architectures.MMoE`). ``"ple"``: shared and
+        task-specific experts (:class:`~skmtl.architectures.PLE`). Expert
+        options go as ``module__n_experts=8`` and the like.
+    affinity_every : int, default=64
+        Every this many training steps, measure the cosine similarity of the
+        task gradients on the shared representation (for ``task_affinity_``);
+        ``0`` never does.
     classes : dict, default=None
         ``{task: labels}`` fixing a task's classes and their order up front, so
         that ``predict_proba`` columns are the same in every CV fold. For 1-D
@@ -125,7 +143,14 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
     target_encoder_ : TaskEncoder
         Encodes ``Y`` to class codes and predictions back.
     task_weights_ : ndarray of shape (n_tasks,)
-        The weight of each task's loss.
+        The static weight of each task's loss.
+    task_affinity_ : DataFrame of shape (n_tasks, n_tasks)
+        Mean cosine similarity of the task gradients on the shared
+        representation, over the steps sampled during training (every
+        ``affinity_every``-th). Near 1: the tasks push the trunk the same
+        way; near 0: independently; negative: they pull it apart, a sign of
+        negative transfer (try another ``task_weighting`` or
+        ``architecture``, or separate models). NaN if never measured.
     module_, criterion_, optimizer_, history_, callbacks_
         As in skorch.
 
@@ -164,6 +189,9 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         dropout=0.0,
         activation="relu",
         task_weights=None,
+        task_weighting="equal",
+        architecture="shared",
+        affinity_every=64,
         classes=None,
         task_names=None,
         random_state=None,
@@ -187,6 +215,9 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         self.dropout = dropout
         self.activation = activation
         self.task_weights = task_weights
+        self.task_weighting = task_weighting
+        self.architecture = architecture
+        self.affinity_every = affinity_every
         self.classes = classes
         self.task_names = task_names
         self.random_state = random_state
@@ -271,7 +302,7 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
                 "valid_acc",
                 EpochScoring(mean_valid_accuracy, name="valid_acc", lower_is_better=False),
             ),
-            ("print_log", PrintLog()),
+            ("print_log", TaskPrintLog()),
         ]
 
     # ----------------------------------------------------------------- build
@@ -347,7 +378,8 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
             if "ignore_index" not in kwargs and accepts_argument(criterion_cls, "ignore_index"):
                 kwargs["ignore_index"] = MISSING
             per_task = self.initialized_instance(self.criterion, kwargs)
-        self.criterion_ = MultiTaskLoss(per_task, self.task_weights_)
+        weighting = make_weighting(self.task_weighting, len(self.tasks_))
+        self.criterion_ = MultiTaskLoss(per_task, self.task_weights_, weighting)
         return self
 
     def initialize_optimizer(self, triggered_directly=None):
@@ -422,6 +454,98 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         if not enabled:
             return contextlib.nullcontext()
         return torch.autocast(device_type, dtype=torch.bfloat16)
+
+    # --------------------------------------------------------------- steps
+
+    def _affinity_due(self) -> bool:
+        if not self.affinity_every or len(self.tasks_) < 2:
+            return False
+        self.criterion_.steps += 1
+        return (self.criterion_.steps - 1) % self.affinity_every == 0
+
+    def train_step_single(self, batch, **fit_params):
+        """skorch hook: one forward and backward, as ``task_weighting`` says.
+
+        A one-backward strategy back-propagates its combination of the task
+        losses. A gradient strategy (and, every ``affinity_every`` steps, any
+        strategy) splits the network at the shared representation ``h``: it
+        takes each task's gradient on ``h`` with one head-sized backward per
+        task, combines them, and sends the result through the trunk in a
+        single backward. The returned loss is the sum of the weighted task
+        losses, comparable across strategies.
+        """
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        y_true = to_tensor(yi, device=self.device)
+        weighting = self.criterion_.weighting
+        if not (weighting.per_task_gradients or self._affinity_due()):
+            y_pred = self.infer(Xi, **fit_params)
+            losses = self.criterion_.weighted_losses(y_pred, y_true, track="train")
+            weighting.combine(losses).backward()
+            return {"loss": losses.detach().sum(), "y_pred": y_pred}
+
+        X = to_tensor(Xi, device=self.device)
+        with self._autocast():
+            shared = self.module_.forward_shared(X, **fit_params)
+            cut = shared.detach().requires_grad_()
+            y_pred = self.module_.forward_tasks(cut, X)
+        losses = self.criterion_.weighted_losses(y_pred, y_true, track="train")
+        grads = torch.stack(
+            [torch.autograd.grad(loss, cut, retain_graph=True)[0].flatten() for loss in losses]
+        ).float()
+        if self.affinity_every and len(self.tasks_) > 1:
+            self.criterion_.track_affinity(grads)
+        if weighting.per_task_gradients:
+            shared_grad, head_weights = weighting.combine_gradients(losses, grads)
+            (head_weights.detach() * losses).sum().backward()
+            shared.backward(shared_grad.view_as(shared).to(shared.dtype))
+        else:
+            weighting.combine(losses).backward()  # heads, and the gradient on the cut
+            shared.backward(cut.grad)
+        return {"loss": losses.detach().sum(), "y_pred": y_pred}
+
+    def validation_step(self, batch, **fit_params):
+        """skorch hook: the loss of a validation batch, also counted per task."""
+        self._set_training(False)
+        Xi, yi = unpack_data(batch)
+        y_true = to_tensor(yi, device=self.device)
+        with torch.no_grad():
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.criterion_.weighted_losses(y_pred, y_true, track="valid").sum()
+            self.criterion_.track_correct(y_pred, y_true)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        self.criterion_.pop_epoch()  # drop anything counted outside the epoch
+
+    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        """Record per-task losses, validation accuracies and weights in the history.
+
+        Runs before the callbacks' ``on_epoch_end``, so ``EarlyStopping`` and
+        friends can monitor ``valid_loss_<task>`` or ``valid_acc_<task>``.
+        """
+        super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
+        stats = self.criterion_.pop_epoch()
+        weighting = self.criterion_.weighting
+        weights = (self.criterion_.weights.cpu() * weighting.epoch_weights().cpu()).tolist()
+        has_valid = bool(stats["valid_count"].sum() > 0)
+        for t, task in enumerate(self.tasks_):
+            self.history.record(f"train_loss_{task}", float(stats["train_loss"][t]))
+            if has_valid:
+                self.history.record(f"valid_loss_{task}", float(stats["valid_loss"][t]))
+                self.history.record(f"valid_acc_{task}", float(stats["valid_acc"][t]))
+            self.history.record(f"weight_{task}", weights[t])
+        if bool(stats["train_count"].sum() > 0):
+            weighting.end_epoch(stats["train_loss"].to(self.criterion_.weights.device))
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        steps = float(self.criterion_.affinity_steps)
+        mean = (self.criterion_.affinity_sum / max(steps, 1.0)).cpu().numpy()
+        if steps == 0:
+            mean = np.full_like(mean, np.nan)
+        self.task_affinity_ = pd.DataFrame(mean, index=self.tasks_, columns=self.tasks_)
 
     # ------------------------------------------------------------ data path
 

@@ -8,7 +8,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .gradients import cosine_matrix
 from .targets import MISSING
+from .weighting import TaskWeighting, make_weighting
 
 
 class MultiTaskLoss(nn.Module):
@@ -20,18 +22,41 @@ class MultiTaskLoss(nn.Module):
         Per-row loss of one task, called as ``criterion(logits, target)`` and
         returning one value per row (``reduction="none"``).
     weights : sequence of float
-        The weight of each task. Kept as a buffer, so it moves with the
-        module to the training device and is never copied per batch.
+        The static weight of each task. Kept as a buffer, so it moves with
+        the module to the training device and is never copied per batch.
+    weighting : TaskWeighting, optional
+        The strategy that turns the weighted task losses into the training
+        objective (default: their sum). Its parameters, if any, are trained
+        by the estimator's optimizer with the network's.
+
+    The module also keeps, on the device, each epoch's per-task loss sums,
+    label counts and (in validation) correct predictions, and the running
+    mean of the task-gradient cosine similarities; the estimator reads them
+    back once per epoch.
     """
 
-    def __init__(self, criterion: nn.Module, weights: Sequence[float]):
+    def __init__(
+        self,
+        criterion: nn.Module,
+        weights: Sequence[float],
+        weighting: TaskWeighting | None = None,
+    ):
         super().__init__()
         self.criterion = criterion
         self.register_buffer("weights", torch.as_tensor(weights, dtype=torch.float32))
+        n = len(weights)
+        self.weighting = make_weighting("equal", n) if weighting is None else weighting
+        self.steps = 0  # training steps taken, for sampling the gradient affinity
+        # rows: train, valid
+        self.register_buffer("epoch_sums", torch.zeros(2, n), persistent=False)
+        self.register_buffer("epoch_counts", torch.zeros(2, n), persistent=False)
+        self.register_buffer("epoch_correct", torch.zeros(n), persistent=False)
+        self.register_buffer("affinity_sum", torch.zeros(n, n), persistent=False)
+        self.register_buffer("affinity_steps", torch.zeros(()), persistent=False)
 
     def _sums_and_counts(self, y_pred, y_true) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per task: the summed loss over labelled rows, and how many there are."""
-        counts = (y_true != MISSING).sum(dim=0).clamp(min=1)
+        """Per task: the summed loss over labelled rows, and how many there are (may be 0)."""
+        counts = (y_true != MISSING).sum(dim=0)
         crit = self.criterion
         if type(crit) is nn.CrossEntropyLoss and crit.ignore_index == MISSING:
             # one fused kernel per task: cross-entropy summed, missing rows ignored
@@ -64,8 +89,46 @@ class MultiTaskLoss(nn.Module):
         ``(batch, n_tasks)`` class codes, ``MISSING`` (-1) for no label.
         """
         sums, counts = self._sums_and_counts(y_pred, y_true)
-        return sums / counts
+        return sums / counts.clamp(min=1)
+
+    def weighted_losses(
+        self, y_pred: Sequence[torch.Tensor], y_true: torch.Tensor, *, track: str | None = None
+    ) -> torch.Tensor:
+        """:meth:`task_losses` times the static weights; ``track`` ("train" or
+        "valid") adds the batch to that phase's epoch statistics."""
+        sums, counts = self._sums_and_counts(y_pred, y_true)
+        if track is not None:
+            row = 0 if track == "train" else 1
+            self.epoch_sums[row] += sums.detach()
+            self.epoch_counts[row] += counts
+        return self.weights * sums / counts.clamp(min=1)
 
     def forward(self, y_pred: Sequence[torch.Tensor], y_true: torch.Tensor) -> torch.Tensor:
-        sums, counts = self._sums_and_counts(y_pred, y_true)
-        return (sums * (self.weights / counts)).sum()
+        """The sum of the weighted task losses (the reported loss)."""
+        return self.weighted_losses(y_pred, y_true).sum()
+
+    def track_correct(self, y_pred: Sequence[torch.Tensor], y_true: torch.Tensor) -> None:
+        """Add a validation batch's correct predictions per task."""
+        hits = [(logits.argmax(dim=1) == y_true[:, t]).sum() for t, logits in enumerate(y_pred)]
+        self.epoch_correct += torch.stack(hits)
+
+    def track_affinity(self, grads: torch.Tensor) -> None:
+        """Add one step's task-gradient cosine similarities."""
+        self.affinity_sum += cosine_matrix(grads.float())
+        self.affinity_steps += 1
+
+    def pop_epoch(self) -> dict[str, torch.Tensor]:
+        """This epoch's per-task statistics (on the CPU); restarts them."""
+        counts = self.epoch_counts.clamp(min=1)
+        stats = torch.cat(
+            [self.epoch_sums / counts, self.epoch_correct[None] / counts[1:], self.epoch_counts]
+        ).cpu()
+        for buf in (self.epoch_sums, self.epoch_counts, self.epoch_correct):
+            buf.zero_()
+        return {
+            "train_loss": stats[0],
+            "valid_loss": stats[1],
+            "valid_acc": stats[2],
+            "train_count": stats[3],
+            "valid_count": stats[4],
+        }

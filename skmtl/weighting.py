@@ -1,0 +1,334 @@
+"""Task-weighting strategies: how the per-task losses train the shared network.
+
+Every strategy is a :class:`TaskWeighting`. Pass one to
+``MultiTaskClassifier(task_weighting=...)`` by name or as an object:
+
+============  ==========================================  ====================
+name          method                                      cost per step
+============  ==========================================  ====================
+``equal``     sum of the losses (scaled by task_weights)  one backward
+``uncertainty``  learned homoscedastic uncertainty         one backward
+``dwa``       Dynamic Weight Average                      one backward
+``famo``      Fast Adaptive Multitask Optimization        one backward
+``gradnorm``  GradNorm                                    + one small backward
+                                                          per task
+``pcgrad``    PCGrad gradient surgery                     + one small backward
+                                                          per task
+``mgda``      MGDA-UB, min-norm gradient combination      + one small backward
+                                                          per task
+============  ==========================================  ====================
+
+The gradient methods act on the gradients of each task's loss with respect to
+the *shared representation* (the trunk's output, or the shared experts'
+outputs of MMoE/PLE): one backward through the trunk plus one head-sized
+backward per task, rather than a full backward per task.
+
+The losses a strategy receives are already multiplied by the estimator's
+static ``task_weights``.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from .gradients import min_norm_weights, project_conflicting
+
+
+class TaskWeighting(nn.Module):
+    """Base class of the task-weighting strategies.
+
+    A one-backward strategy implements :meth:`combine`; a gradient strategy
+    sets ``per_task_gradients = True`` and implements
+    :meth:`combine_gradients`. Both may keep state (buffers, and
+    parameters, which the estimator's optimizer trains with the network).
+
+    The estimator calls, in order:
+
+    * ``setup(n_tasks)`` once, when it builds the network;
+    * per training batch, ``combine(losses)`` or
+      ``combine_gradients(losses, grads)``;
+    * per epoch, ``end_epoch(train_losses)`` with the epoch's mean loss of
+      each task, then ``epoch_weights()`` for the history's ``weight_<task>``.
+
+    Subclasses record the weights they apply with :meth:`_log`.
+    """
+
+    #: Whether the strategy needs each task's gradient on the shared representation.
+    per_task_gradients: bool = False
+
+    def setup(self, n_tasks: int) -> None:
+        """Create the strategy's state for ``n_tasks`` tasks."""
+        self.n_tasks = n_tasks
+        self.register_buffer("_weight_sum", torch.zeros(n_tasks), persistent=False)
+        self.register_buffer("_steps", torch.zeros(()), persistent=False)
+
+    def _log(self, weights: torch.Tensor) -> None:
+        self._weight_sum += weights.detach().float()
+        self._steps += 1
+
+    def combine(self, losses: torch.Tensor) -> torch.Tensor:
+        """The scalar to back-propagate, from the ``(n_tasks,)`` task losses."""
+        raise NotImplementedError(f"{type(self).__name__} combines gradients, not losses.")
+
+    def combine_gradients(
+        self, losses: torch.Tensor, grads: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The shared representation's gradient and the heads' loss weights.
+
+        Parameters
+        ----------
+        losses : torch.Tensor of shape (n_tasks,)
+        grads : torch.Tensor of shape (n_tasks, n)
+            Each task's loss gradient with respect to the flattened shared
+            representation.
+
+        Returns
+        -------
+        shared_grad : torch.Tensor of shape (n,)
+        head_weights : torch.Tensor of shape (n_tasks,)
+            Each task's head is trained on ``head_weights[t] * losses[t]``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} combines losses, not gradients.")
+
+    def end_epoch(self, train_losses: torch.Tensor) -> None:
+        """Called after each training epoch with each task's mean loss."""
+
+    def epoch_weights(self) -> torch.Tensor:
+        """Mean weight of each task over the epoch's steps; restarts the mean."""
+        weights = self._weight_sum / self._steps.clamp(min=1)
+        self._weight_sum.zero_()
+        self._steps.zero_()
+        return weights
+
+
+class Equal(TaskWeighting):
+    """The plain sum of the task losses (with the static ``task_weights``)."""
+
+    def combine(self, losses):
+        return losses.sum()
+
+    def epoch_weights(self):
+        return torch.ones(self.n_tasks)
+
+
+class Uncertainty(TaskWeighting):
+    """Homoscedastic uncertainty weighting.
+
+    Kendall, Gal & Cipolla, CVPR 2018, "Multi-Task Learning Using Uncertainty
+    to Weigh Losses for Scene Geometry and Semantics". Each task has a learned
+    log-variance ``s_t = log sigma_t^2`` (a parameter trained with the
+    network) and the loss is ``sum_t exp(-s_t) L_t + s_t / 2``, the paper's
+    form ``L_t / sigma_t^2 + log sigma_t`` for a classification task. The
+    logged weight is ``exp(-s_t)``.
+    """
+
+    def setup(self, n_tasks):
+        super().setup(n_tasks)
+        self.log_vars = nn.Parameter(torch.zeros(n_tasks))
+
+    def combine(self, losses):
+        precision = torch.exp(-self.log_vars)
+        self._log(precision)
+        return (precision * losses + self.log_vars / 2).sum()
+
+
+class DWA(TaskWeighting):
+    """Dynamic Weight Average.
+
+    Liu, Johns & Davison, CVPR 2019, "End-to-End Multi-Task Learning with
+    Attention". From the third epoch, ``w_t = T exp(r_t / temperature) /
+    sum_i exp(r_i / temperature)`` with ``r_t = L_t(e-1) / L_t(e-2)``, the
+    ratio of task ``t``'s mean training loss over the last two epochs; the
+    weights sum to ``T``, the number of tasks. The first two epochs use 1.
+
+    Parameters
+    ----------
+    temperature : float, default=2.0
+    """
+
+    def __init__(self, temperature: float = 2.0):
+        super().__init__()
+        self.temperature = temperature
+
+    def setup(self, n_tasks):
+        super().setup(n_tasks)
+        self.register_buffer("weights", torch.ones(n_tasks))
+        self.register_buffer("history", torch.full((2, n_tasks), float("nan")))
+
+    def combine(self, losses):
+        self._log(self.weights)
+        return (self.weights * losses).sum()
+
+    def end_epoch(self, train_losses):
+        self.history = torch.stack([self.history[1], train_losses.to(self.history)])
+        if not torch.isnan(self.history).any():
+            ratio = self.history[1] / self.history[0].clamp(min=1e-12)
+            self.weights = self.n_tasks * torch.softmax(ratio / self.temperature, dim=0)
+
+
+class FAMO(TaskWeighting):
+    """Fast Adaptive Multitask Optimization.
+
+    Liu, Liu, Stone & Liu, NeurIPS 2023, "FAMO: Fast Adaptive Multitask
+    Optimization". Task logits ``xi`` give ``z = softmax(xi)``; the network
+    minimises ``sum_t z_t log L_t / c`` with ``c = sum_t z_t / L_t`` (held
+    constant), so task ``t`` gets the weight ``z_t / (c L_t)``. After each
+    step ``xi`` moves along ``-(J_z^T delta + decay * xi)`` with
+    ``delta_t = log L_t(before) - log L_t(after)``, raising the weight of the
+    tasks whose loss fell least. skmtl reads ``L(after)`` from the next
+    batch's losses instead of a second forward pass on the same batch, which
+    keeps it to one forward and one backward per step.
+
+    Parameters
+    ----------
+    lr : float, default=0.025
+        Step size of the task logits (the paper's ``beta``).
+    decay : float, default=0.001
+        Weight decay of the task logits (the paper's ``gamma``).
+    """
+
+    def __init__(self, lr: float = 0.025, decay: float = 0.001):
+        super().__init__()
+        self.lr = lr
+        self.decay = decay
+
+    def setup(self, n_tasks):
+        super().setup(n_tasks)
+        self.register_buffer("logits", torch.zeros(n_tasks))
+        self.register_buffer("prev_losses", torch.full((n_tasks,), float("nan")))
+
+    def _update_logits(self, losses: torch.Tensor) -> None:
+        delta = torch.log(self.prev_losses + 1e-8) - torch.log(losses + 1e-8)
+        z = torch.softmax(self.logits, dim=0)
+        grad = z * (delta - (z * delta).sum())  # J_softmax^T delta
+        step = torch.nan_to_num(grad + self.decay * self.logits)  # first step: no update
+        self.logits = self.logits - self.lr * step
+
+    def combine(self, losses):
+        detached = losses.detach().float()
+        self._update_logits(detached)
+        self.prev_losses = detached
+        z = torch.softmax(self.logits, dim=0)
+        shifted = losses + 1e-8
+        c = (z / detached.add(1e-8)).sum()
+        self._log(z / (c * detached.add(1e-8)))
+        return (z * torch.log(shifted)).sum() / c
+
+
+class GradNorm(TaskWeighting):
+    """GradNorm.
+
+    Chen, Badrinarayanan, Lee & Rabinovich, ICML 2018, "GradNorm: Gradient
+    Normalization for Adaptive Loss Balancing in Deep Multitask Networks".
+    Learned weights ``w_t`` (a parameter, renormalised to sum to ``T``) scale
+    the losses. With ``G_t = w_t |dL_t/dh|`` the gradient norm of task ``t``
+    on the shared representation ``h`` and ``r_t`` the task's relative
+    inverse training rate (``L_t / L_t(0)`` over its mean), the weights
+    minimise ``sum_t |G_t - mean(G) r_t^alpha|`` with the target held
+    constant. The network is trained on ``sum_t w_t L_t``.
+
+    Parameters
+    ----------
+    alpha : float, default=1.5
+        Strength of the pull towards equal training rates.
+    """
+
+    per_task_gradients = True
+
+    def __init__(self, alpha: float = 1.5):
+        super().__init__()
+        self.alpha = alpha
+
+    def setup(self, n_tasks):
+        super().setup(n_tasks)
+        self.task_weights = nn.Parameter(torch.ones(n_tasks))
+        self.register_buffer("initial_losses", torch.full((n_tasks,), float("nan")))
+
+    def combine_gradients(self, losses, grads):
+        with torch.no_grad():  # the optimizer moved the weights: back to sum T
+            w = self.task_weights.clamp(min=1e-6)
+            self.task_weights.copy_(self.n_tasks * w / w.sum())
+        detached = losses.detach().float()
+        self.initial_losses = torch.where(
+            torch.isnan(self.initial_losses), detached, self.initial_losses
+        )
+        norms = self.task_weights * grads.norm(dim=1)
+        rate = detached / self.initial_losses.clamp(min=1e-12)
+        target = (norms.mean() * (rate / rate.mean()) ** self.alpha).detach()
+        balance = (norms - target).abs().sum()
+        (self.task_weights.grad,) = torch.autograd.grad(balance, self.task_weights)
+        weights = self.task_weights.detach()
+        self._log(weights)
+        return weights @ grads, weights
+
+
+class PCGrad(TaskWeighting):
+    """PCGrad: project away the conflicting parts of the task gradients.
+
+    Yu, Kumar, Gupta, Levine, Hausman & Finn, NeurIPS 2020, "Gradient Surgery
+    for Multi-Task Learning". Applied to the gradients on the shared
+    representation (see :func:`skmtl.gradients.project_conflicting`); the
+    trunk receives the sum of the projected gradients, each head its own
+    task's gradient. The logged weights are 1.
+    """
+
+    per_task_gradients = True
+
+    def combine_gradients(self, losses, grads):
+        return project_conflicting(grads).sum(dim=0), torch.ones_like(losses)
+
+    def epoch_weights(self):
+        return torch.ones(self.n_tasks)
+
+
+class MGDA(TaskWeighting):
+    """MGDA-UB: the minimum-norm convex combination of the task gradients.
+
+    Sener & Koltun, NeurIPS 2018, "Multi-Task Learning as Multi-Objective
+    Optimization". The weights come from the min-norm point of the gradients
+    on the shared representation (the paper's upper-bound variant, MGDA-UB;
+    see :func:`skmtl.gradients.min_norm_weights`), scaled to sum to ``T``
+    so that they are comparable with ``equal``; the trunk and the heads are
+    trained on ``sum_t w_t L_t``.
+    """
+
+    per_task_gradients = True
+
+    def combine_gradients(self, losses, grads):
+        weights = self.n_tasks * min_norm_weights(grads.float())
+        self._log(weights)
+        return weights.to(grads.dtype) @ grads, weights.to(losses.dtype)
+
+
+STRATEGIES: dict[str, type[TaskWeighting]] = {
+    "equal": Equal,
+    "uncertainty": Uncertainty,
+    "dwa": DWA,
+    "famo": FAMO,
+    "gradnorm": GradNorm,
+    "pcgrad": PCGrad,
+    "mgda": MGDA,
+}
+
+
+def make_weighting(spec: str | TaskWeighting, n_tasks: int) -> TaskWeighting:
+    """A fresh, set-up strategy from a name or a (copied) :class:`TaskWeighting`."""
+    if isinstance(spec, str):
+        try:
+            weighting = STRATEGIES[spec]()
+        except KeyError:
+            raise ValueError(
+                f"Unknown task_weighting {spec!r}; use one of {sorted(STRATEGIES)} or a "
+                "skmtl.weighting.TaskWeighting instance."
+            ) from None
+    elif isinstance(spec, TaskWeighting):
+        weighting = copy.deepcopy(spec)
+    else:
+        raise ValueError(
+            f"task_weighting must be a name or a TaskWeighting instance; got {spec!r}."
+        )
+    weighting.setup(n_tasks)
+    return weighting
