@@ -1,9 +1,18 @@
 """skmtl: multi-task learning that behaves like any scikit-learn estimator."""
 
+from .analysis import compare_single_task
 from .classifier import MultiTaskClassifier
 from .metrics import task_scorer
 from .split import MultiTaskValidSplit
+from .weighting import TaskWeighting
 
 __version__ = "0.1.0"
 
-__all__ = ["MultiTaskClassifier", "MultiTaskValidSplit", "task_scorer", "__version__"]
+__all__ = [
+    "MultiTaskClassifier",
+    "MultiTaskValidSplit",
+    "TaskWeighting",
+    "compare_single_task",
+    "task_scorer",
+    "__version__",
+]
