@@ -302,3 +302,23 @@ def test_affinity_off():
     X = np.random.default_rng(0).normal(size=(60, 3))
     clf = make_clf(affinity_every=0).fit(X, {"a": X[:, 0] > 0, "b": X[:, 1] > 0})
     assert clf.task_affinity_.isna().all().all()
+
+
+@pytest.mark.parametrize("name", ["uncertainty", "famo", "gradnorm", "dwa"])
+def test_stateful_strategies_pickle_and_predict_identically(penguins, name):
+    import pickle
+
+    X, Y = penguins
+    clf = make_clf(task_weighting=name, max_epochs=3).fit(X, Y)
+    back = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(back.predict_proba(X)["sex"], clf.predict_proba(X)["sex"])
+    back.partial_fit(X, Y)  # and training goes on from the restored state
+    assert len(back.history) == 6
+
+
+def test_weighting_instance_is_copied_not_trained_in_place(penguins):
+    X, Y = penguins
+    mine = Uncertainty()
+    clf = make_clf(task_weighting=mine, max_epochs=2).fit(X, Y)
+    assert not hasattr(mine, "log_vars")
+    assert clf.criterion_.weighting is not mine
