@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader
 
 from ._runtime import resolve_device, seeded_torch
 from .callbacks import TaskPrintLog
+from .experts import PLE, MMoE
 from .losses import MultiTaskLoss
 from .metrics import mean_valid_accuracy, task_accuracies
 from .modules import MLPTrunk, MultiTaskModule, accepts_argument, trunk_output_width
@@ -320,6 +321,28 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
                 "initialize(). (fit with max_epochs=0 builds it without training, "
                 "e.g. before load_params.)"
             )
+        n_classes = [len(self.target_encoder_.classes_[t]) for t in self.tasks_]
+        experts = {"mmoe": MMoE, "ple": PLE}
+        if self.architecture not in ("shared", *experts):
+            raise ValueError(
+                f"architecture must be 'shared', 'mmoe' or 'ple'; got {self.architecture!r}."
+            )
+        if self.architecture in experts:
+            if self.module is not None:
+                raise ValueError(
+                    f"architecture={self.architecture!r} builds its own experts from "
+                    "hidden_units, dropout and activation; leave module=None and pass "
+                    "expert options as module__n_experts=... and the like."
+                )
+            kwargs = {
+                "hidden_units": self.hidden_units,
+                "dropout": self.dropout,
+                "activation": self.activation,
+                **self.get_params_for("module"),
+            }
+            module = experts[self.architecture](self.n_features_in_, n_classes, **kwargs)
+            self.module_ = module.train()
+            return self
         kwargs = self.get_params_for("module")
         trunk = self.module
         if trunk is None:
@@ -343,7 +366,6 @@ class MultiTaskClassifier(ClassifierMixin, NeuralNet):
         else:
             trunk = self.initialized_instance(trunk, kwargs)
         width = trunk_output_width(trunk, self.n_features_in_)
-        n_classes = [len(self.target_encoder_.classes_[t]) for t in self.tasks_]
         # one mode for the whole tree, also for a trunk instance left in eval
         self.module_ = MultiTaskModule(trunk, width, n_classes).train()
         return self
