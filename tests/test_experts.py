@@ -5,7 +5,7 @@ import pytest
 import torch
 from conftest import make_clf
 
-from skmtl.experts import MMoE, PLE
+from skmtl.experts import PLE, MMoE
 
 
 @pytest.fixture
@@ -95,8 +95,13 @@ def test_estimator_architectures(penguins, arch, cls):
 
 def test_expert_options_and_gradient_weighting_on_experts(penguins):
     X, Y = penguins
-    clf = make_clf(architecture="mmoe", module__n_experts=5, task_weighting="pcgrad",
-                   affinity_every=1, max_epochs=2).fit(X, Y)
+    clf = make_clf(
+        architecture="mmoe",
+        module__n_experts=5,
+        task_weighting="pcgrad",
+        affinity_every=1,
+        max_epochs=2,
+    ).fit(X, Y)
     assert len(clf.module_.experts) == 5
     assert np.isfinite(clf.task_affinity_.to_numpy()).all()
 
