@@ -3,6 +3,7 @@
 from .analysis import compare_single_task
 from .classifier import MultiTaskClassifier
 from .metrics import task_scorer
+from .regressor import MultiTaskRegressor
 from .split import MultiTaskValidSplit
 from .weighting import TaskWeighting
 
@@ -10,6 +11,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "MultiTaskClassifier",
+    "MultiTaskRegressor",
     "MultiTaskValidSplit",
     "TaskWeighting",
     "compare_single_task",

@@ -40,9 +40,15 @@ class MultiTaskLoss(nn.Module):
         criterion: nn.Module,
         weights: Sequence[float],
         weighting: TaskWeighting | None = None,
+        regression: Sequence[bool] | None = None,
+        regression_loss: str = "mse",
     ):
         super().__init__()
+        if regression_loss not in ("mse", "huber"):
+            raise ValueError(f"regression_loss must be 'mse' or 'huber'; got {regression_loss!r}.")
         self.criterion = criterion
+        self.regression = list(regression) if regression is not None else [False] * len(weights)
+        self.regression_loss = regression_loss
         self.register_buffer("weights", torch.as_tensor(weights, dtype=torch.float32))
         n = len(weights)
         self.weighting = make_weighting("equal", n) if weighting is None else weighting
@@ -51,11 +57,31 @@ class MultiTaskLoss(nn.Module):
         self.register_buffer("epoch_sums", torch.zeros(2, n), persistent=False)
         self.register_buffer("epoch_counts", torch.zeros(2, n), persistent=False)
         self.register_buffer("epoch_correct", torch.zeros(n), persistent=False)
+        # validation sums for R^2 of regression tasks: squared error, y, y^2
+        self.register_buffer("epoch_moments", torch.zeros(3, n), persistent=False)
         self.register_buffer("affinity_sum", torch.zeros(n, n), persistent=False)
         self.register_buffer("affinity_steps", torch.zeros(()), persistent=False)
 
+    def _mixed_sums_and_counts(self, y_pred, y_true) -> tuple[torch.Tensor, torch.Tensor]:
+        """Float targets (any regression task): NaN marks a missing label."""
+        labelled = ~torch.isnan(y_true)
+        filled = torch.nan_to_num(y_true, nan=float(MISSING))
+        sums = []
+        for t, out in enumerate(y_pred):
+            if self.regression[t]:
+                error = F.mse_loss if self.regression_loss == "mse" else F.huber_loss
+                per_row = error(out[:, 0].float(), filled[:, t], reduction="none")
+                sums.append((per_row * labelled[:, t]).sum())
+            else:
+                codes = filled[:, t].long()
+                per_row = self.criterion(out.float(), codes.clamp(min=0))
+                sums.append((per_row * labelled[:, t]).sum())
+        return torch.stack(sums), labelled.sum(dim=0)
+
     def _sums_and_counts(self, y_pred, y_true) -> tuple[torch.Tensor, torch.Tensor]:
         """Per task: the summed loss over labelled rows, and how many there are (may be 0)."""
+        if y_true.is_floating_point():
+            return self._mixed_sums_and_counts(y_pred, y_true)
         counts = (y_true != MISSING).sum(dim=0)
         crit = self.criterion
         if type(crit) is nn.CrossEntropyLoss and crit.ignore_index == MISSING:
@@ -108,9 +134,28 @@ class MultiTaskLoss(nn.Module):
         return self.weighted_losses(y_pred, y_true).sum()
 
     def track_correct(self, y_pred: Sequence[torch.Tensor], y_true: torch.Tensor) -> None:
-        """Add a validation batch's correct predictions per task."""
-        hits = [(logits.argmax(dim=1) == y_true[:, t]).sum() for t, logits in enumerate(y_pred)]
+        """Add a validation batch's correct predictions (classification) or
+        error moments (regression) per task."""
+        if not y_true.is_floating_point():
+            hits = [(out.argmax(dim=1) == y_true[:, t]).sum() for t, out in enumerate(y_pred)]
+            self.epoch_correct += torch.stack(hits)
+            return
+        labelled = ~torch.isnan(y_true)
+        filled = torch.nan_to_num(y_true)
+        hits, moments = [], []
+        for t, out in enumerate(y_pred):
+            if self.regression[t]:
+                err = (out[:, 0].float() - filled[:, t]) ** 2 * labelled[:, t]
+                moments.append(
+                    torch.stack([err.sum(), filled[:, t].sum(), (filled[:, t] ** 2).sum()])
+                )
+                hits.append(torch.zeros((), device=y_true.device))
+            else:
+                right = (out.argmax(dim=1) == filled[:, t].long()) & labelled[:, t]
+                hits.append(right.sum().float())
+                moments.append(torch.zeros(3, device=y_true.device))
         self.epoch_correct += torch.stack(hits)
+        self.epoch_moments += torch.stack(moments, dim=1)
 
     def track_affinity(self, grads: torch.Tensor) -> None:
         """Add one step's task-gradient cosine similarities."""
@@ -120,10 +165,18 @@ class MultiTaskLoss(nn.Module):
     def pop_epoch(self) -> dict[str, torch.Tensor]:
         """This epoch's per-task statistics (on the CPU); restarts them."""
         counts = self.epoch_counts.clamp(min=1)
+        sse, sy, sy2 = self.epoch_moments
+        sst = sy2 - sy**2 / counts[1]
+        r2 = 1 - sse / sst.clamp(min=1e-12)
         stats = torch.cat(
-            [self.epoch_sums / counts, self.epoch_correct[None] / counts[1:], self.epoch_counts]
+            [
+                self.epoch_sums / counts,
+                self.epoch_correct[None] / counts[1:],
+                self.epoch_counts,
+                r2[None],
+            ]
         ).cpu()
-        for buf in (self.epoch_sums, self.epoch_counts, self.epoch_correct):
+        for buf in (self.epoch_sums, self.epoch_counts, self.epoch_correct, self.epoch_moments):
             buf.zero_()
         return {
             "train_loss": stats[0],
@@ -131,4 +184,5 @@ class MultiTaskLoss(nn.Module):
             "valid_acc": stats[2],
             "train_count": stats[3],
             "valid_count": stats[4],
+            "valid_r2": stats[5],
         }

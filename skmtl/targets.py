@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 #: Code of a missing label: the row does not train or score that task.
 MISSING = -1
@@ -21,6 +21,7 @@ MISSING = -1
 UNKNOWN = -2
 
 KINDS = ("dict", "frame", "2d", "1d")
+TASK_TYPES = ("classification", "regression")
 
 
 def _as_target(Y: Any) -> Any:
@@ -154,6 +155,11 @@ class TaskEncoder:
     classes : dict or array-like, optional
         ``{task: labels}`` fixing the classes (and their order) of some
         tasks. For 1-D ``Y`` a plain list of labels is also accepted.
+    task_types : str or dict, optional
+        ``"classification"``, ``"regression"``, ``"infer"`` (regression where
+        scikit-learn's ``type_of_target`` says ``"continuous"``), or
+        ``{task: type}``; tasks left out take ``default_type``.
+    default_type : {"classification", "regression"}, default="classification"
 
     Attributes
     ----------
@@ -161,8 +167,14 @@ class TaskEncoder:
         The kind of ``Y`` seen at fit; predictions are returned in it.
     tasks_ : list
         Task names, in column order.
+    types_ : dict
+        ``{task: "classification" or "regression"}``.
     classes_ : dict
-        ``{task: ndarray of labels}``; code ``k`` means ``classes_[task][k]``.
+        ``{task: ndarray of labels}`` of the classification tasks; code ``k``
+        means ``classes_[task][k]``.
+    center_, scale_ : dict
+        Mean and standard deviation of each regression task's targets, which
+        are standardised for training and restored on output.
     dtypes_ : dict
         ``{task: dtype}`` of each task's labels as given, to restore
         pandas dtypes (categoricals, nullable types) on output.
@@ -176,9 +188,63 @@ class TaskEncoder:
     from the sorted labels seen.
     """
 
-    def __init__(self, task_names=None, classes=None):
+    def __init__(
+        self, task_names=None, classes=None, task_types=None, default_type="classification"
+    ):
         self.task_names = task_names
         self.classes = classes
+        self.task_types = task_types
+        self.default_type = default_type
+
+    def _resolve_types(self, cols: dict) -> dict:
+        spec = self.default_type if self.task_types is None else self.task_types
+        if isinstance(spec, str):
+            spec = dict.fromkeys(cols, spec)
+        elif isinstance(spec, Mapping):
+            unknown = [t for t in spec if t not in cols]
+            if unknown:
+                raise ValueError(
+                    f"task_types names task(s) {unknown} that are not in Y; the tasks are "
+                    f"{list(cols)}."
+                )
+            spec = {t: spec.get(t, self.default_type) for t in cols}
+        else:
+            raise ValueError(
+                "task_types must be 'classification', 'regression', 'infer' or a dict "
+                f"{{task: 'classification' or 'regression'}}; got {spec!r}."
+            )
+        types = {}
+        for task, kind in spec.items():
+            if kind == "infer":
+                _, values = _observed(cols[task])
+                continuous = len(values) and type_of_target(values) == "continuous"
+                kind = "regression" if continuous else "classification"
+            if kind not in TASK_TYPES:
+                raise ValueError(
+                    f"Task {task!r} has type {kind!r}; use 'classification', 'regression' "
+                    "or 'infer'."
+                )
+            types[task] = kind
+        return types
+
+    @property
+    def regression_(self) -> list[bool]:
+        """Whether each task, in order, is a regression task."""
+        return [self.types_[t] == "regression" for t in self.tasks_]
+
+    def _fit_regression(self, task: Hashable, values: np.ndarray) -> None:
+        try:
+            values = values.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"Task {task!r} is a regression task but has non-numeric labels ({exc}); "
+                "give it numbers, or make it a classification task in task_types."
+            ) from exc
+        if not np.isfinite(values).all():
+            raise ValueError(f"Task {task!r} has infinite target values; drop or clip them.")
+        self.center_[task] = float(values.mean())
+        scale = float(values.std())
+        self.scale_[task] = scale if scale > 0 else 1.0
 
     def _classes_param(self) -> dict:
         if self.classes is None:
@@ -208,7 +274,8 @@ class TaskEncoder:
         # an object array of mixed tasks must come back as objects, not strings
         self.array_dtype_ = np.asarray(Y).dtype if self.kind_ == "2d" else None
         fixed = self._classes_param()
-        self.classes_ = {}
+        self.types_ = self._resolve_types(cols)
+        self.classes_, self.center_, self.scale_ = {}, {}, {}
         for task, col in cols.items():
             labelled, values = _observed(col)
             if not labelled.any():
@@ -216,6 +283,9 @@ class TaskEncoder:
                     f"Task {task!r} has no labels in Y (every entry is missing); "
                     "drop the task or give it labelled rows."
                 )
+            if self.types_[task] == "regression":
+                self._fit_regression(task, values)
+                continue
             if task in fixed:
                 classes = np.asarray(fixed[task])
                 if len(pd.unique(classes)) != len(classes):
@@ -256,7 +326,7 @@ class TaskEncoder:
                 )
             return _columns(Y, kind, self.tasks_)
         cols = _columns(Y, kind, None)
-        extra = [t for t in cols if t not in self.classes_]
+        extra = [t for t in cols if t not in self.types_]
         if extra:
             raise ValueError(
                 f"Y has task(s) {extra} that were not fitted; the fitted tasks are {self.tasks_}."
@@ -274,7 +344,7 @@ class TaskEncoder:
         """
         cols = self._read(Y)
         codes = self._encode(cols, unknown=unknown)
-        full = np.full((len(codes), len(self.tasks_)), MISSING, dtype=np.int64)
+        full = np.full((len(codes), len(self.tasks_)), self._missing, dtype=codes.dtype)
         for j, task in enumerate(cols):
             full[:, self.tasks_.index(task)] = codes[:, j]
         return (full, list(cols)) if return_tasks else full
@@ -286,11 +356,27 @@ class TaskEncoder:
             raise ValueError(f"Y has no column for task {task!r}; it has {list(cols)}.")
         return _observed(cols[task])
 
+    @property
+    def _missing(self):
+        # class codes are int64 with MISSING; with any regression task the
+        # matrix is float32, and NaN marks a missing label of either type
+        return np.nan if any(self.regression_) else MISSING
+
     def _encode(self, cols: dict, unknown: str) -> np.ndarray:
         n = len(next(iter(cols.values())))
-        codes = np.full((n, len(cols)), MISSING, dtype=np.int64)
+        dtype = np.float32 if any(self.regression_) else np.int64
+        codes = np.full((n, len(cols)), self._missing, dtype=dtype)
         for j, (task, col) in enumerate(cols.items()):
             labelled, values = _observed(col)
+            if self.types_[task] == "regression":
+                try:
+                    numbers = values.astype(np.float64)
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(
+                        f"Task {task!r} is a regression task but has non-numeric labels."
+                    ) from exc
+                codes[labelled, j] = (numbers - self.center_[task]) / self.scale_[task]
+                continue
             found = pd.Index(self.classes_[task]).get_indexer(values)
             if (found < 0).any():
                 if unknown == "error":
@@ -304,13 +390,27 @@ class TaskEncoder:
             codes[labelled, j] = found
         return codes
 
-    def decode(self, codes: np.ndarray, index: pd.Index | None = None) -> Any:
-        """Turn predicted codes ``(n_samples, n_tasks)`` into labels of ``kind_``."""
-        labels = {task: self.classes_[task][codes[:, j]] for j, task in enumerate(self.tasks_)}
+    def decode(self, outputs, index: pd.Index | None = None) -> Any:
+        """Turn predictions into labels in the kind of ``Y``.
+
+        ``outputs`` holds one column per task: class codes for a
+        classification task, standardised values for a regression task (an
+        ``(n_samples, n_tasks)`` array or a list of 1-D arrays).
+        """
+        columns = list(outputs.T) if isinstance(outputs, np.ndarray) else list(outputs)
+        labels = {}
+        for task, column in zip(self.tasks_, columns, strict=True):
+            if self.types_[task] == "regression":
+                labels[task] = column.astype(np.float64) * self.scale_[task] + self.center_[task]
+            else:
+                labels[task] = self.classes_[task][column.astype(np.int64)]
         if self.kind_ == "1d":
             return labels[self.tasks_[0]]
         if self.kind_ == "2d":
-            out = np.empty(codes.shape, dtype=self.array_dtype_)
+            dtype = self.array_dtype_
+            if any(self.regression_) and dtype.kind not in "fO":
+                dtype = np.float64  # e.g. int labels of a regression task predict floats
+            out = np.empty((len(columns[0]), len(columns)), dtype=dtype)
             for j, values in enumerate(labels.values()):
                 out[:, j] = values
             return out
@@ -323,6 +423,8 @@ class TaskEncoder:
 
     def _restore_dtype(self, task: Hashable, values: np.ndarray):
         dtype = self.dtypes_[task]
+        if self.types_[task] == "regression":
+            return values
         if isinstance(dtype, pd.api.extensions.ExtensionDtype):
             return pd.array(values, dtype=dtype)
         return values
@@ -336,7 +438,9 @@ class TaskEncoder:
         return np.asarray(output[task])
 
     def format_proba(self, probas: list[np.ndarray]) -> dict | np.ndarray:
-        """Return per-task probabilities as a dict, or an array for 1-D ``Y``."""
+        """Per-task probabilities of the classification tasks (in order) as a
+        dict, or one array for 1-D ``Y``."""
         if self.kind_ == "1d":
             return probas[0]
-        return dict(zip(self.tasks_, probas, strict=True))
+        tasks = [t for t in self.tasks_ if self.types_[t] == "classification"]
+        return dict(zip(tasks, probas, strict=True))
