@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold
 from sklearn.utils import _safe_indexing
 
-from .metrics import task_scorer
+from .metrics import _final_step, task_scorer
 
 
 def _as_frame(Y) -> pd.DataFrame:
@@ -25,7 +25,7 @@ def _as_frame(Y) -> pd.DataFrame:
 
 
 def compare_single_task(
-    estimator, X, Y, *, cv: int = 5, scoring: str = "accuracy", random_state: int | None = 0
+    estimator, X, Y, *, cv: int = 5, scoring: str | None = None, random_state: int | None = 0
 ) -> pd.DataFrame:
     """Cross-validated score of each task: one multi-task model against single-task models.
 
@@ -43,9 +43,10 @@ def compare_single_task(
         Missing labels allowed.
     cv : int, default=5
         Number of shuffled folds.
-    scoring : str, default="accuracy"
+    scoring : str, optional
         A scikit-learn scoring name, applied per task (see
-        :func:`skmtl.task_scorer`); greater is better.
+        :func:`skmtl.task_scorer`); greater is better. Default: accuracy for
+        a classification task, R^2 for a regression task.
     random_state : int or None, default=0
         Seed of the folds.
 
@@ -79,8 +80,10 @@ def compare_single_task(
         X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
         Y_train, Y_test = Y.iloc[train], Y.iloc[test]
         joint = clone(estimator).fit(X_train, Y_train)
+        types = _final_step(joint).target_encoder_.types_
         for task in tasks:
-            scorer = task_scorer(task, scoring)
+            default = "r2" if types[task] == "regression" else "accuracy"
+            scorer = task_scorer(task, scoring or default)
             labelled = Y_train[task].notna().to_numpy()
             alone = clone(estimator).fit(
                 _safe_indexing(X_train, np.flatnonzero(labelled)), Y_train.loc[labelled, [task]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.metrics import get_scorer, make_scorer
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
@@ -50,7 +50,15 @@ def mean_valid_accuracy(net, X, y) -> float:
     """
     # forward_iter, so that skorch's scoring cache serves the epoch's outputs
     codes = net._codes(net._per_task(net.forward_iter(X, device=net.device)))
-    return float(np.nanmean(task_accuracies(to_numpy(y), codes)))
+    y = to_numpy(y)
+    classification = [j for j, reg in enumerate(net.target_encoder_.regression_) if not reg]
+    if not classification:
+        return float("nan")
+    y, codes = y[:, classification], codes[:, classification]
+    if y.dtype.kind == "f":  # mixed tasks: NaN marks a missing label
+        y = np.where(np.isnan(y), MISSING, y).astype(np.int64)
+        codes = codes.astype(np.int64)
+    return float(np.nanmean(task_accuracies(y, codes)))
 
 
 def _final_step(estimator):
@@ -60,8 +68,8 @@ def _final_step(estimator):
 
 
 class _TaskView(ClassifierMixin, BaseEstimator):
-    """One task of a fitted multi-task classifier (or of a Pipeline ending in
-    one), seen as a plain single-task classifier by scikit-learn's scorers."""
+    """One classification task of a fitted multi-task model (or of a Pipeline
+    ending in one), seen as a plain classifier by scikit-learn's scorers."""
 
     def __init__(self, estimator, task):
         self.estimator = estimator
@@ -84,6 +92,14 @@ class _TaskView(ClassifierMixin, BaseEstimator):
         return proba[self.task] if isinstance(proba, dict) else proba
 
 
+class _RegressionTaskView(RegressorMixin, BaseEstimator):
+    """One regression task, seen as a plain regressor by scikit-learn's scorers."""
+
+    __init__ = _TaskView.__init__
+    __sklearn_is_fitted__ = _TaskView.__sklearn_is_fitted__
+    predict = _TaskView.predict
+
+
 class TaskScorer:
     """Scorer of one task of a multi-task classifier; see :func:`task_scorer`."""
 
@@ -101,7 +117,9 @@ class TaskScorer:
         if kwargs.get("sample_weight") is not None:
             kwargs["sample_weight"] = _safe_indexing(kwargs["sample_weight"], rows)
         X_task = _safe_indexing(X, rows)
-        return self.scorer(_TaskView(estimator, self.task), X_task, labels, **kwargs)
+        regression = model.target_encoder_.types_[self.task] == "regression"
+        view = (_RegressionTaskView if regression else _TaskView)(estimator, self.task)
+        return self.scorer(view, X_task, labels, **kwargs)
 
     def __repr__(self) -> str:
         return f"task_scorer({self.task!r}, {self.scorer!r})"

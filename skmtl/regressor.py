@@ -63,6 +63,15 @@ class MultiTaskRegressor(RegressorMixin, BaseMultiTaskNet):
     score = BaseMultiTaskNet.score
 
     @property
+    def predict_proba(self):
+        # skorch's NeuralNet has one; a regressor must not (scikit-learn looks)
+        raise AttributeError(
+            "MultiTaskRegressor has no predict_proba; for probabilities of "
+            "classification tasks mixed with numeric ones, use MultiTaskClassifier "
+            "with task_types={task: 'regression'}."
+        )
+
+    @property
     def _default_callbacks(self):
         # no valid_acc column: validation is scored by R^2 (valid_r2, per epoch)
         return [(name, cb) for name, cb in super()._default_callbacks if name != "valid_acc"]

@@ -12,6 +12,11 @@ from skorch.dataset import ValidSplit, get_len
 from skorch.utils import to_numpy
 
 
+def _integral(column: np.ndarray) -> bool:
+    labelled = column[~np.isnan(column)]
+    return bool(np.all(labelled == np.round(labelled)))
+
+
 class MultiTaskValidSplit(ValidSplit):
     """Hold out part of the training data for validation, stratified if possible.
 
@@ -51,6 +56,12 @@ class MultiTaskValidSplit(ValidSplit):
 
     def _strata(self, y: np.ndarray, n_valid: int, n_train: int) -> np.ndarray | None:
         codes = y.reshape(len(y), -1)
+        if codes.dtype.kind == "f":
+            # mixed tasks: stratify on the class codes only, never on numbers
+            whole = [j for j in range(codes.shape[1]) if _integral(codes[:, j])]
+            if not whole:
+                return None
+            codes = np.nan_to_num(codes[:, whole], nan=-1).astype(np.int64)
         candidates = [np.unique(codes, axis=0, return_inverse=True)[1].ravel()]
         candidates += [codes[:, j] for j in range(codes.shape[1])]
         for labels in candidates:

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skmtl import MultiTaskClassifier
+from skmtl import MultiTaskClassifier, MultiTaskRegressor
 
 FAST = MultiTaskClassifier(
     hidden_units=(32,),
@@ -27,4 +27,24 @@ EXPECTED_FAILURES = {
 
 @parametrize_with_checks([FAST], expected_failed_checks=lambda est: EXPECTED_FAILURES)
 def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+FAST_REGRESSOR = MultiTaskRegressor(
+    hidden_units=(32,),
+    lr=0.02,
+    max_epochs=30,
+    batch_size=32,
+    train_split=None,
+    random_state=0,
+)
+REGRESSOR_EXPECTED_FAILURES = {
+    "check_no_attributes_set_in_init": EXPECTED_FAILURES["check_no_attributes_set_in_init"]
+}
+
+
+@parametrize_with_checks(
+    [FAST_REGRESSOR], expected_failed_checks=lambda est: REGRESSOR_EXPECTED_FAILURES
+)
+def test_sklearn_estimator_checks_regressor(estimator, check):
     check(estimator)
