@@ -35,3 +35,13 @@ def test_cnn_trunk_output_width_matches_heads():
     ).fit(X[:200], Y[:200])
     assert [h.in_features for h in clf.module_.heads] == [3 * 2 * 16] * 3
     assert [h.out_features for h in clf.module_.heads] == [10, 2, 3]
+
+
+def test_task_relations_example():
+    example = _load("task_relations")
+    affinity, gain = example.main(max_epochs=5, cv=2)
+    tasks = ["species", "sex", "island"]
+    assert list(affinity.index) == list(affinity.columns) == tasks
+    assert abs(affinity.loc["species", "species"] - 1.0) < 1e-5
+    assert list(gain.index) == tasks
+    assert ((gain["multi_task"] > 0.3) & (gain["multi_task"] <= 1)).all()

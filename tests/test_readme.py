@@ -37,3 +37,13 @@ def test_readme_grid_search_ran(readme_namespace):
 def test_readme_early_stopping_stopped(readme_namespace):
     clf = readme_namespace["clf"]
     assert len(clf.history) < 200
+
+
+def test_readme_mixed_tasks(readme_namespace):
+    ns = readme_namespace
+    pred = ns["mixed"].predict(ns["X_mixed"])
+    assert list(pred.columns) == ["species", "sex", "body_mass_g"]
+    assert pred["body_mass_g"].dtype.kind == "f" and pred["body_mass_g"].mean() > 2000
+    model = ns["mixed"]
+    scores = model[-1].score_tasks(model[:-1].transform(ns["X_mixed"]), ns["Y_mixed"])
+    assert scores["species"] > 0.9 and scores["body_mass_g"] > 0.6
