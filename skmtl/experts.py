@@ -17,7 +17,9 @@ from torch import nn
 from .modules import MLPTrunk
 
 
-def _check_counts(**counts: int) -> None:
+def _check_counts(n_classes: Sequence[int], **counts: tuple[int, int]) -> None:
+    if not len(n_classes):
+        raise ValueError("n_classes must name at least one task.")
     for name, (value, least) in counts.items():
         if int(value) != value or value < least:
             raise ValueError(f"{name} must be an integer >= {least}; got {value!r}.")
@@ -60,9 +62,7 @@ class MMoE(nn.Module):
         norm=None,
     ):
         super().__init__()
-        if not len(n_classes):
-            raise ValueError("n_classes must name at least one task.")
-        _check_counts(n_experts=(n_experts, 1))
+        _check_counts(n_classes, n_experts=(n_experts, 1))
         self.experts = nn.ModuleList(
             MLPTrunk(in_features, hidden_units, dropout, activation, norm) for _ in range(n_experts)
         )
@@ -128,9 +128,9 @@ class PLE(nn.Module):
         norm=None,
     ):
         super().__init__()
-        if not len(n_classes):
-            raise ValueError("n_classes must name at least one task.")
-        _check_counts(n_shared_experts=(n_shared_experts, 1), n_task_experts=(n_task_experts, 0))
+        _check_counts(
+            n_classes, n_shared_experts=(n_shared_experts, 1), n_task_experts=(n_task_experts, 0)
+        )
 
         def expert():
             return MLPTrunk(in_features, hidden_units, dropout, activation, norm)

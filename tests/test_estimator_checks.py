@@ -4,14 +4,10 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skmtl import MultiTaskClassifier, MultiTaskRegressor
 
-FAST = MultiTaskClassifier(
-    hidden_units=(32,),
-    lr=0.02,
-    max_epochs=30,
-    batch_size=32,
-    train_split=None,
-    random_state=0,
+FAST_PARAMS = dict(
+    hidden_units=(32,), lr=0.02, max_epochs=30, batch_size=32, train_split=None, random_state=0
 )
+FAST = MultiTaskClassifier(**FAST_PARAMS)
 
 EXPECTED_FAILURES = {
     "check_no_attributes_set_in_init": (
@@ -30,14 +26,7 @@ def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
 
-FAST_REGRESSOR = MultiTaskRegressor(
-    hidden_units=(32,),
-    lr=0.02,
-    max_epochs=30,
-    batch_size=32,
-    train_split=None,
-    random_state=0,
-)
+FAST_REGRESSOR = MultiTaskRegressor(**FAST_PARAMS)
 REGRESSOR_EXPECTED_FAILURES = {
     "check_no_attributes_set_in_init": EXPECTED_FAILURES["check_no_attributes_set_in_init"]
 }
