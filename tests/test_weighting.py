@@ -322,3 +322,14 @@ def test_weighting_instance_is_copied_not_trained_in_place(penguins):
     clf = make_clf(task_weighting=mine, max_epochs=2).fit(X, Y)
     assert not hasattr(mine, "log_vars")
     assert clf.criterion_.weighting is not mine
+
+
+@pytest.mark.parametrize("name", ["pcgrad", "gradnorm"])
+def test_gradient_methods_under_bf16_autocast(tasks_data, name):
+    # the split path casts the combined gradient back to the bf16 representation
+    X, Y = tasks_data
+    clf = make_clf(task_weighting=name, mixed_precision=True, affinity_every=1, max_epochs=3)
+    clf.fit(X, Y)
+    assert np.isfinite(clf.history[:, "train_loss"]).all()
+    assert np.isfinite(clf.task_affinity_.to_numpy()).all()
+    assert clf.score(X, Y) > 0.55
