@@ -184,3 +184,20 @@ def test_validation_split_stratifies_class_columns_of_mixed_targets():
     X = np.zeros((100, 1), dtype=np.float32)
     _, valid = MultiTaskValidSplit(0.2, random_state=0)(Dataset(X, y), y)
     assert sorted(np.bincount(y[valid.indices, 1].astype(int))) == [4, 16]
+
+
+def test_validation_r2_matches_sklearn_on_the_validation_rows(numeric):
+    from skorch.dataset import Dataset
+    from skorch.helper import predefined_split
+
+    X, Y = numeric
+    X_va, Y_va = X[200:], Y.iloc[200:].reset_index(drop=True)
+    reg = make_reg(max_epochs=5, train_split=predefined_split(Dataset(X_va, Y_va)))
+    reg.fit(X[:200], Y.iloc[:200])
+    pred = reg.predict(X_va)
+    for task in Y.columns:
+        expected = r2_score(Y_va[task], pred[task])
+        assert reg.history[-1, f"valid_r2_{task}"] == pytest.approx(expected, abs=1e-4)
+    assert reg.history[-1, "valid_r2"] == pytest.approx(
+        np.mean([reg.history[-1, f"valid_r2_{t}"] for t in Y.columns])
+    )

@@ -333,3 +333,21 @@ def test_gradient_methods_under_bf16_autocast(tasks_data, name):
     assert np.isfinite(clf.history[:, "train_loss"]).all()
     assert np.isfinite(clf.task_affinity_.to_numpy()).all()
     assert clf.score(X, Y) > 0.55
+
+
+@pytest.mark.parametrize("arch", ["shared", "mmoe", "ple"])
+def test_split_path_trains_exactly_like_one_backward(tasks_data, arch):
+    # affinity_every=1 cuts the network at the shared representation on every
+    # step; with "equal" the trunk and heads must get exactly the same gradients
+    X, Y = tasks_data
+    params = dict(
+        train_split=None,
+        iterator_train__shuffle=False,
+        max_epochs=2,
+        batch_size=32,
+        architecture=arch,
+    )
+    plain = make_clf(affinity_every=0, **params).fit(X, Y).module_.state_dict()
+    split = make_clf(affinity_every=1, **params).fit(X, Y).module_.state_dict()
+    for name, value in plain.items():
+        assert torch.equal(value, split[name]), name
