@@ -24,15 +24,34 @@ def _as_frame(Y) -> pd.DataFrame:
     )
 
 
+_PER_TASK_PARAMS = ("task_types", "task_weights", "classes")
+
+
+def _alone(estimator, task):
+    """A clone of ``estimator`` whose per-task dict parameters name ``task`` only."""
+    model = clone(estimator)
+    steps = getattr(model, "steps", None)
+    prefix = f"{steps[-1][0]}__" if steps else ""
+    params = _final_step(model).get_params(deep=False)
+    changes = {
+        prefix + name: ({task: value[task]} if task in value else None)
+        for name in _PER_TASK_PARAMS
+        if isinstance(value := params.get(name), Mapping)
+    }
+    return model.set_params(**changes)
+
+
 def compare_single_task(
     estimator, X, Y, *, cv: int = 5, scoring: str | None = None, random_state: int | None = 0
 ) -> pd.DataFrame:
     """Cross-validated score of each task: one multi-task model against single-task models.
 
-    In every fold, ``estimator`` (a ``MultiTaskClassifier`` or a pipeline
-    ending in one) is fitted once on all tasks, and once per task on that task
-    alone (on the rows labelled for it), and each model is scored on the
-    fold's held-out rows labelled for the task.
+    In every fold, ``estimator`` (a ``MultiTaskClassifier``, a
+    ``MultiTaskRegressor`` or a pipeline ending in one) is fitted once on all
+    tasks, and once per task on that task alone (on the rows labelled for it,
+    with ``task_types``, ``task_weights`` and ``classes`` cut down to that
+    task), and each model is scored on the fold's held-out rows labelled for
+    the task.
 
     Parameters
     ----------
@@ -85,7 +104,7 @@ def compare_single_task(
             default = "r2" if types[task] == "regression" else "accuracy"
             scorer = task_scorer(task, scoring or default)
             labelled = Y_train[task].notna().to_numpy()
-            alone = clone(estimator).fit(
+            alone = _alone(estimator, task).fit(
                 _safe_indexing(X_train, np.flatnonzero(labelled)), Y_train.loc[labelled, [task]]
             )
             m, s = scorer(joint, X_test, Y_test), scorer(alone, X_test, Y_test[[task]])

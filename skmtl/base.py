@@ -383,10 +383,19 @@ class BaseMultiTaskNet(NeuralNet):
         Xi, yi = unpack_data(batch)
         y_true = to_tensor(yi, device=self.device)
         weighting = self.criterion_.weighting
-        if not (weighting.per_task_gradients or self._affinity_due()):
+        affinity_due = self._affinity_due()
+        if not (weighting.per_task_gradients or affinity_due):
             y_pred = self.infer(Xi, **fit_params)
-            losses = self.criterion_.weighted_losses(y_pred, y_true, track="train")
-            weighting.combine(losses).backward()
+            if weighting.uses_presence:
+                losses, present = self.criterion_.weighted_losses(
+                    y_pred, y_true, track="train", return_present=True
+                )
+            else:  # the hot path of "equal": two fewer ops a step
+                losses, present = (
+                    self.criterion_.weighted_losses(y_pred, y_true, track="train"),
+                    None,
+                )
+            weighting.combine(losses, present).backward()
             return {"loss": losses.detach().sum(), "y_pred": y_pred}
 
         X = to_tensor(Xi, device=self.device)
@@ -394,18 +403,20 @@ class BaseMultiTaskNet(NeuralNet):
             shared = self.module_.forward_shared(X, **fit_params)
             cut = shared.detach().requires_grad_()
             y_pred = self.module_.forward_tasks(cut, X)
-        losses = self.criterion_.weighted_losses(y_pred, y_true, track="train")
+        losses, present = self.criterion_.weighted_losses(
+            y_pred, y_true, track="train", return_present=True
+        )
         grads = torch.stack(
             [torch.autograd.grad(loss, cut, retain_graph=True)[0].flatten() for loss in losses]
         ).float()
-        if self.affinity_every and len(self.tasks_) > 1:
-            self.criterion_.track_affinity(grads)
+        if affinity_due:
+            self.criterion_.track_affinity(grads, present)
         if weighting.per_task_gradients:
-            shared_grad, head_weights = weighting.combine_gradients(losses, grads)
+            shared_grad, head_weights = weighting.combine_gradients(losses, grads, present)
             (head_weights.detach() * losses).sum().backward()
             shared.backward(shared_grad.view_as(shared).to(shared.dtype))
         else:
-            weighting.combine(losses).backward()  # heads, and the gradient on the cut
+            weighting.combine(losses, present).backward()  # heads, and the gradient on the cut
             shared.backward(cut.grad)
         return {"loss": losses.detach().sum(), "y_pred": y_pred}
 
@@ -447,16 +458,20 @@ class BaseMultiTaskNet(NeuralNet):
             self.history.record(f"weight_{task}", weights[t])
         if has_valid and any(regression):
             r2 = [float(stats["valid_r2"][t]) for t, reg in enumerate(regression) if reg]
-            self.history.record("valid_r2", float(np.mean(r2)))
+            r2 = [v for v in r2 if not np.isnan(v)]
+            self.history.record("valid_r2", float(np.mean(r2)) if r2 else float("nan"))
         if bool(stats["train_count"].sum() > 0):
-            weighting.end_epoch(stats["train_loss"].to(self.criterion_.weights.device))
+            device = self.criterion_.weights.device
+            weighting.end_epoch(
+                stats["train_loss"].to(device), (stats["train_count"] > 0).to(device)
+            )
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X=X, y=y, **kwargs)
-        steps = float(self.criterion_.affinity_steps)
-        mean = (self.criterion_.affinity_sum / max(steps, 1.0)).cpu().numpy()
-        if steps == 0:
-            mean = np.full_like(mean, np.nan)
+        steps = self.criterion_.affinity_steps.cpu().numpy()
+        total = self.criterion_.affinity_sum.cpu().numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(steps > 0, total / np.maximum(steps, 1), np.nan)
         self.task_affinity_ = pd.DataFrame(mean, index=self.tasks_, columns=self.tasks_)
 
     # ------------------------------------------------------------ data path

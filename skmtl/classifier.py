@@ -47,8 +47,8 @@ class MultiTaskClassifier(ClassifierMixin, BaseMultiTaskNet):
     architecture : {"shared", "mmoe", "ple"}, default="shared"
         ``"shared"``: one trunk (``module`` or the default MLP) and a head per
         task. ``"mmoe"``: shared MLP experts mixed by a gate per task
-        (:class:`~skmtl.architectures.MMoE`). ``"ple"``: shared and
-        task-specific experts (:class:`~skmtl.architectures.PLE`). Expert
+        (:class:`~skmtl.experts.MMoE`). ``"ple"``: shared and
+        task-specific experts (:class:`~skmtl.experts.PLE`). Expert
         options go as ``module__n_experts=8`` and the like.
     affinity_every : int, default=64
         Every this many training steps, measure the cosine similarity of the

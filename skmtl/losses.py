@@ -60,7 +60,8 @@ class MultiTaskLoss(nn.Module):
         # validation sums for R^2 of regression tasks: squared error, y, y^2
         self.register_buffer("epoch_moments", torch.zeros(3, n), persistent=False)
         self.register_buffer("affinity_sum", torch.zeros(n, n), persistent=False)
-        self.register_buffer("affinity_steps", torch.zeros(()), persistent=False)
+        # per pair of tasks: the steps on which both had labels
+        self.register_buffer("affinity_steps", torch.zeros(n, n), persistent=False)
 
     def _mixed_sums_and_counts(self, y_pred, y_true) -> tuple[torch.Tensor, torch.Tensor]:
         """Float targets (any regression task): NaN marks a missing label."""
@@ -118,16 +119,25 @@ class MultiTaskLoss(nn.Module):
         return sums / counts.clamp(min=1)
 
     def weighted_losses(
-        self, y_pred: Sequence[torch.Tensor], y_true: torch.Tensor, *, track: str | None = None
-    ) -> torch.Tensor:
+        self,
+        y_pred: Sequence[torch.Tensor],
+        y_true: torch.Tensor,
+        *,
+        track: str | None = None,
+        return_present: bool = False,
+    ):
         """:meth:`task_losses` times the static weights; ``track`` ("train" or
-        "valid") adds the batch to that phase's epoch statistics."""
+        "valid") adds the batch to that phase's epoch statistics. With
+        ``return_present``, also whether each task takes part in the batch: it
+        has a label there and a non-zero static weight."""
         sums, counts = self._sums_and_counts(y_pred, y_true)
         if track is not None:
             row = 0 if track == "train" else 1
             self.epoch_sums[row] += sums.detach()
             self.epoch_counts[row] += counts
-        return self.weights * sums / counts.clamp(min=1)
+        losses = self.weights * sums / counts.clamp(min=1)
+        # a task weighted 0 takes no part either: its loss is 0 like an absent one's
+        return (losses, (counts > 0) & (self.weights > 0)) if return_present else losses
 
     def forward(self, y_pred: Sequence[torch.Tensor], y_true: torch.Tensor) -> torch.Tensor:
         """The sum of the weighted task losses (the reported loss)."""
@@ -157,21 +167,28 @@ class MultiTaskLoss(nn.Module):
         self.epoch_correct += torch.stack(hits)
         self.epoch_moments += torch.stack(moments, dim=1)
 
-    def track_affinity(self, grads: torch.Tensor) -> None:
-        """Add one step's task-gradient cosine similarities."""
-        self.affinity_sum += cosine_matrix(grads.float())
-        self.affinity_steps += 1
+    def track_affinity(self, grads: torch.Tensor, present: torch.Tensor | None = None) -> None:
+        """Add one step's task-gradient cosine similarities, for the pairs of
+        tasks that both have labels in the batch (an absent task's gradient is
+        0, which says nothing about its direction)."""
+        if present is None:
+            present = torch.ones(len(grads), dtype=torch.bool, device=grads.device)
+        both = (present[:, None] & present[None, :]).float()
+        self.affinity_sum += cosine_matrix(grads.float()) * both
+        self.affinity_steps += both
 
     def pop_epoch(self) -> dict[str, torch.Tensor]:
         """This epoch's per-task statistics (on the CPU); restarts them."""
         counts = self.epoch_counts.clamp(min=1)
         sse, sy, sy2 = self.epoch_moments
         sst = sy2 - sy**2 / counts[1]
-        r2 = 1 - sse / sst.clamp(min=1e-12)
+        nan = torch.full_like(sse, float("nan"))
+        # no labels: no loss nor accuracy; R^2 needs two labels and some spread
+        r2 = torch.where((self.epoch_counts[1] > 1) & (sst > 1e-12), 1 - sse / sst, nan)
         stats = torch.cat(
             [
-                self.epoch_sums / counts,
-                self.epoch_correct[None] / counts[1:],
+                torch.where(self.epoch_counts > 0, self.epoch_sums / counts, nan),
+                torch.where(self.epoch_counts[1:] > 0, self.epoch_correct[None] / counts[1:], nan),
                 self.epoch_counts,
                 r2[None],
             ]

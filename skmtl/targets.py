@@ -408,8 +408,10 @@ class TaskEncoder:
             return labels[self.tasks_[0]]
         if self.kind_ == "2d":
             dtype = self.array_dtype_
-            if any(self.regression_) and dtype.kind not in "fO":
-                dtype = np.float64  # e.g. int labels of a regression task predict floats
+            if any(self.regression_) and dtype.kind in "iub":
+                dtype = np.float64  # int labels of a regression task predict floats
+            elif any(self.regression_) and dtype.kind != "f":
+                dtype = np.dtype(object)  # string class labels beside numbers
             out = np.empty((len(columns[0]), len(columns)), dtype=dtype)
             for j, values in enumerate(labels.values()):
                 out[:, j] = values

@@ -48,16 +48,24 @@ class TaskWeighting(nn.Module):
     The estimator calls, in order:
 
     * ``setup(n_tasks)`` once, when it builds the network;
-    * per training batch, ``combine(losses)`` or
-      ``combine_gradients(losses, grads)``;
-    * per epoch, ``end_epoch(train_losses)`` with the epoch's mean loss of
-      each task, then ``epoch_weights()`` for the history's ``weight_<task>``.
+    * per training batch, ``combine(losses, present)`` or
+      ``combine_gradients(losses, grads, present)``;
+    * per epoch, ``end_epoch(train_losses, present)`` with the epoch's mean
+      loss of each task, then ``epoch_weights()`` for the history's
+      ``weight_<task>``.
+
+    ``present`` is a boolean tensor: whether each task has a label in the
+    batch (or epoch). An absent task's loss and gradient are 0, which is no
+    information about the task: a strategy must leave it out of its
+    combination and keep its state for it unchanged.
 
     Subclasses record the weights they apply with :meth:`_log`.
     """
 
     #: Whether the strategy needs each task's gradient on the shared representation.
     per_task_gradients: bool = False
+    #: Whether ``combine`` reads ``present`` (if not, the estimator may pass None).
+    uses_presence: bool = True
 
     def setup(self, n_tasks: int) -> None:
         """Create the strategy's state for ``n_tasks`` tasks."""
@@ -69,12 +77,12 @@ class TaskWeighting(nn.Module):
         self._weight_sum += weights.detach().float()
         self._steps += 1
 
-    def combine(self, losses: torch.Tensor) -> torch.Tensor:
+    def combine(self, losses: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
         """The scalar to back-propagate, from the ``(n_tasks,)`` task losses."""
         raise NotImplementedError(f"{type(self).__name__} combines gradients, not losses.")
 
     def combine_gradients(
-        self, losses: torch.Tensor, grads: torch.Tensor
+        self, losses: torch.Tensor, grads: torch.Tensor, present: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The shared representation's gradient and the heads' loss weights.
 
@@ -93,7 +101,7 @@ class TaskWeighting(nn.Module):
         """
         raise NotImplementedError(f"{type(self).__name__} combines losses, not gradients.")
 
-    def end_epoch(self, train_losses: torch.Tensor) -> None:
+    def end_epoch(self, train_losses: torch.Tensor, present: torch.Tensor) -> None:
         """Called after each training epoch with each task's mean loss."""
 
     def epoch_weights(self) -> torch.Tensor:
@@ -107,8 +115,10 @@ class TaskWeighting(nn.Module):
 class Equal(TaskWeighting):
     """The plain sum of the task losses (with the static ``task_weights``)."""
 
-    def combine(self, losses):
-        return losses.sum()
+    uses_presence = False
+
+    def combine(self, losses, present):
+        return losses.sum()  # an absent task's loss is 0
 
     def epoch_weights(self):
         return torch.ones(self.n_tasks)
@@ -129,10 +139,11 @@ class Uncertainty(TaskWeighting):
         super().setup(n_tasks)
         self.log_vars = nn.Parameter(torch.zeros(n_tasks))
 
-    def combine(self, losses):
+    def combine(self, losses, present):
         precision = torch.exp(-self.log_vars)
         self._log(precision)
-        return (precision * losses + self.log_vars / 2).sum()
+        # without the mask, s_t / 2 alone would drive an absent task's s_t down
+        return (present * (precision * losses + self.log_vars / 2)).sum()
 
 
 class DWA(TaskWeighting):
@@ -158,12 +169,15 @@ class DWA(TaskWeighting):
         self.register_buffer("weights", torch.ones(n_tasks))
         self.register_buffer("history", torch.full((2, n_tasks), float("nan")))
 
-    def combine(self, losses):
+    def combine(self, losses, present):
         self._log(self.weights)
         return (self.weights * losses).sum()
 
-    def end_epoch(self, train_losses):
-        self.history = torch.stack([self.history[1], train_losses.to(self.history)])
+    def end_epoch(self, train_losses, present):
+        present = present.to(self.history.device)
+        latest = torch.where(present, train_losses.to(self.history), self.history[1])
+        # a task unseen this epoch keeps its two last epochs' losses
+        self.history = torch.stack([torch.where(present, self.history[1], self.history[0]), latest])
         if not torch.isnan(self.history).any():
             ratio = self.history[1] / self.history[0].clamp(min=1e-12)
             self.weights = self.n_tasks * torch.softmax(ratio / self.temperature, dim=0)
@@ -200,21 +214,27 @@ class FAMO(TaskWeighting):
         self.register_buffer("logits", torch.zeros(n_tasks))
         self.register_buffer("prev_losses", torch.full((n_tasks,), float("nan")))
 
-    def _update_logits(self, losses: torch.Tensor) -> None:
-        delta = torch.log(self.prev_losses + 1e-8) - torch.log(losses + 1e-8)
-        z = torch.softmax(self.logits, dim=0)
-        grad = z * (delta - (z * delta).sum())  # J_softmax^T delta
-        step = torch.nan_to_num(grad + self.decay * self.logits)  # first step: no update
-        self.logits = self.logits - self.lr * step
+    def _weights(self, present: torch.Tensor) -> torch.Tensor:
+        """softmax(xi) over the tasks present in the batch; 0 for the others."""
+        return torch.softmax(self.logits.masked_fill(~present, float("-inf")), dim=0)
 
-    def combine(self, losses):
+    def _update_logits(self, losses: torch.Tensor, present: torch.Tensor) -> None:
+        # only tasks seen now and before tell how their loss moved
+        known = present & ~torch.isnan(self.prev_losses)
+        delta = torch.log(self.prev_losses + 1e-8) - torch.log(losses + 1e-8)
+        delta = torch.where(known, delta, torch.zeros_like(delta))
+        z = self._weights(present)
+        grad = z * (delta - (z * delta).sum())  # J_softmax^T delta
+        self.logits = self.logits - self.lr * (grad + self.decay * self.logits)
+
+    def combine(self, losses, present):
         detached = losses.detach().float()
-        self._update_logits(detached)
-        self.prev_losses = detached
-        z = torch.softmax(self.logits, dim=0)
-        shifted = losses + 1e-8
-        c = (z / detached.add(1e-8)).sum()
-        self._log(z / (c * detached.add(1e-8)))
+        self._update_logits(detached, present)
+        self.prev_losses = torch.where(present, detached, self.prev_losses)
+        z = self._weights(present)
+        shifted = torch.where(present, losses + 1e-8, torch.ones_like(losses))
+        c = (z / shifted.detach()).sum()
+        self._log(z / (c * shifted.detach()))
         return (z * torch.log(shifted)).sum() / c
 
 
@@ -247,18 +267,22 @@ class GradNorm(TaskWeighting):
         self.task_weights = nn.Parameter(torch.ones(n_tasks))
         self.register_buffer("initial_losses", torch.full((n_tasks,), float("nan")))
 
-    def combine_gradients(self, losses, grads):
+    def combine_gradients(self, losses, grads, present):
         with torch.no_grad():  # the optimizer moved the weights: back to sum T
             w = self.task_weights.clamp(min=1e-6)
             self.task_weights.copy_(self.n_tasks * w / w.sum())
         detached = losses.detach().float()
-        self.initial_losses = torch.where(
-            torch.isnan(self.initial_losses), detached, self.initial_losses
-        )
+        # L(0) is a task's first loss on a batch that labels it
+        first = torch.isnan(self.initial_losses) & present
+        self.initial_losses = torch.where(first, detached, self.initial_losses)
         norms = self.task_weights * grads.norm(dim=1)
-        rate = detached / self.initial_losses.clamp(min=1e-12)
-        target = (norms.mean() * (rate / rate.mean()) ** self.alpha).detach()
-        balance = (norms - target).abs().sum()
+        # balance the tasks present in the batch; an absent one's weight stays put
+        n_present = present.sum().clamp(min=1)
+        rate = torch.where(present, detached / self.initial_losses.clamp(min=1e-12), 0.0)
+        mean_norm = (norms * present).sum() / n_present
+        rel_rate = rate / (rate.sum() / n_present).clamp(min=1e-12)
+        target = (mean_norm * rel_rate**self.alpha).detach()
+        balance = (present * (norms - target).abs()).sum()
         (self.task_weights.grad,) = torch.autograd.grad(balance, self.task_weights)
         weights = self.task_weights.detach()
         self._log(weights)
@@ -277,7 +301,8 @@ class PCGrad(TaskWeighting):
 
     per_task_gradients = True
 
-    def combine_gradients(self, losses, grads):
+    def combine_gradients(self, losses, grads, present):
+        # an absent task's gradient is 0: projecting on it or it changes nothing
         return project_conflicting(grads).sum(dim=0), torch.ones_like(losses)
 
     def epoch_weights(self):
@@ -290,17 +315,21 @@ class MGDA(TaskWeighting):
     Sener & Koltun, NeurIPS 2018, "Multi-Task Learning as Multi-Objective
     Optimization". The weights come from the min-norm point of the gradients
     on the shared representation (the paper's upper-bound variant, MGDA-UB;
-    see :func:`skmtl.gradients.min_norm_weights`), scaled to sum to ``T``
-    so that they are comparable with ``equal``; the trunk and the heads are
-    trained on ``sum_t w_t L_t``.
+    see :func:`skmtl.gradients.min_norm_weights`) of the tasks labelled in
+    the batch, scaled to sum to their number so that they are comparable with
+    ``equal``; the trunk and the heads are trained on ``sum_t w_t L_t`` (the
+    paper trains each head on its own unweighted loss).
     """
 
     per_task_gradients = True
 
-    def combine_gradients(self, losses, grads):
-        weights = self.n_tasks * min_norm_weights(grads.float())
+    def combine_gradients(self, losses, grads, present):
+        # an absent task's zero gradient would be the min-norm point: leave it out
+        index = torch.nonzero(present).ravel()
+        weights = torch.zeros(self.n_tasks, dtype=grads.dtype, device=grads.device)
+        weights[index] = len(index) * min_norm_weights(grads[index].float()).to(grads.dtype)
         self._log(weights)
-        return weights.to(grads.dtype) @ grads, weights.to(losses.dtype)
+        return weights @ grads, weights.to(losses.dtype)
 
 
 STRATEGIES: dict[str, type[TaskWeighting]] = {

@@ -201,3 +201,39 @@ def test_validation_r2_matches_sklearn_on_the_validation_rows(numeric):
     assert reg.history[-1, "valid_r2"] == pytest.approx(
         np.mean([reg.history[-1, f"valid_r2_{t}"] for t in Y.columns])
     )
+
+
+def test_compare_single_task_with_mixed_types_and_per_task_params(numeric):
+    X, Y = numeric
+    Y = Y.assign(big=np.where(Y["score"] > 0, "yes", "no"))
+    model = make_pipeline(
+        StandardScaler(),
+        make_clf(
+            task_types={"price": "regression", "score": "regression"},
+            task_weights={"big": 2.0},
+            classes={"big": ["no", "yes"]},
+            max_epochs=5,
+        ),
+    )
+    table = compare_single_task(model, X, Y, cv=2)
+    assert list(table.index) == ["price", "score", "big"]
+    assert np.isfinite(table.to_numpy()).all()
+
+
+def test_2d_string_Y_with_a_regression_task_predicts_objects(numeric):
+    X, Y = numeric
+    Y2 = np.column_stack([np.where(X[:, 0] > 0, "p", "q"), (X[:, 1] * 5).astype(str)])
+    clf = make_clf(task_types={"task_1": "regression"}, max_epochs=5).fit(X, Y2)
+    pred = clf.predict(X)
+    assert pred.dtype == object
+    assert set(pred[:, 0]) <= {"p", "q"} and all(isinstance(v, float) for v in pred[:, 1])
+
+
+def test_a_task_without_validation_labels_records_nan_not_a_score(numeric):
+    X, Y = numeric
+    reg = make_reg(max_epochs=2).fit(X, Y)
+    reg.partial_fit(X, Y[["price"]])  # no labels for "score" in this call
+    row = reg.history[-1]
+    assert np.isnan(row["valid_r2_score"]) and np.isnan(row["valid_loss_score"])
+    assert np.isnan(row["train_loss_score"])
+    assert row["valid_r2"] == pytest.approx(row["valid_r2_price"])

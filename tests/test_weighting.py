@@ -92,7 +92,9 @@ def test_uncertainty_loss_has_the_papers_form():
         w.log_vars.copy_(torch.tensor([0.5, -1.0]))
     losses = torch.tensor([2.0, 3.0])
     expected = np.exp(-0.5) * 2 + 0.25 + np.exp(1.0) * 3 - 0.5
-    assert float(w.combine(losses).detach()) == pytest.approx(expected, rel=1e-6)
+    assert float(w.combine(losses, torch.ones(2, dtype=torch.bool)).detach()) == pytest.approx(
+        expected, rel=1e-6
+    )
     torch.testing.assert_close(w.epoch_weights(), torch.exp(-torch.tensor([0.5, -1.0])))
 
 
@@ -111,9 +113,9 @@ def test_dwa_weights_follow_the_loss_ratio_and_sum_to_n_tasks():
     w = DWA(temperature=2.0)
     w.setup(3)
     torch.testing.assert_close(w.weights, torch.ones(3))
-    w.end_epoch(torch.tensor([1.0, 1.0, 1.0]))
+    w.end_epoch(torch.tensor([1.0, 1.0, 1.0]), torch.ones(3, dtype=torch.bool))
     torch.testing.assert_close(w.weights, torch.ones(3))  # one epoch of history: still 1
-    w.end_epoch(torch.tensor([0.5, 1.0, 2.0]))
+    w.end_epoch(torch.tensor([0.5, 1.0, 2.0]), torch.ones(3, dtype=torch.bool))
     ratio = torch.tensor([0.5, 1.0, 2.0])
     expected = 3 * torch.softmax(ratio / 2.0, dim=0)
     torch.testing.assert_close(w.weights, expected)
@@ -125,12 +127,12 @@ def test_famo_weights_and_logit_update():
     w = FAMO(lr=0.5, decay=0.0)
     w.setup(2)
     first = torch.tensor([1.0, 1.0], requires_grad=True)
-    w.combine(first).backward()
+    w.combine(first, torch.ones(2, dtype=torch.bool)).backward()
     # z = [0.5, 0.5], c = sum z / L = 1: the weight of task t is z_t / (c L_t) = 0.5
     torch.testing.assert_close(first.grad, torch.tensor([0.5, 0.5]))
     # task 0's loss halves, task 1's barely moves: FAMO raises task 1's weight
     second = torch.tensor([0.5, 0.9], requires_grad=True)
-    w.combine(second).backward()
+    w.combine(second, torch.ones(2, dtype=torch.bool)).backward()
     z = torch.softmax(w.logits, dim=0)
     assert z[1] > z[0]
     c = float((z / second.detach()).sum())
@@ -142,12 +144,14 @@ def test_gradnorm_moves_weight_towards_the_task_with_the_smaller_gradient():
     w.setup(2)
     losses = torch.tensor([1.0, 1.0])
     grads = torch.tensor([[1.0, 0.0], [0.0, 3.0]])  # |g0| = 1 < |g1| = 3
-    shared, head_weights = w.combine_gradients(losses, grads)
+    shared, head_weights = w.combine_gradients(losses, grads, torch.ones(2, dtype=torch.bool))
     assert w.task_weights.grad[0] < 0 < w.task_weights.grad[1]
     torch.testing.assert_close(shared, head_weights @ grads)
     with torch.no_grad():
         w.task_weights -= 0.1 * w.task_weights.grad
-    w.combine_gradients(losses, grads)  # renormalises to sum to the number of tasks
+    w.combine_gradients(
+        losses, grads, torch.ones(2, dtype=torch.bool)
+    )  # renormalises to sum to the number of tasks
     assert float(w.task_weights.detach().sum()) == pytest.approx(2.0)
     assert w.task_weights[0] > w.task_weights[1]
 
@@ -158,12 +162,12 @@ def test_pcgrad_and_mgda_combine_gradients():
     pc = PCGrad()
     pc.setup(2)
     torch.manual_seed(0)
-    shared, heads = pc.combine_gradients(losses, grads)
+    shared, heads = pc.combine_gradients(losses, grads, torch.ones(2, dtype=torch.bool))
     torch.testing.assert_close(shared, torch.tensor([0.5, 1.5]))  # [0.5, 0.5] + [0, 1]
     torch.testing.assert_close(heads, torch.ones(2))
     mg = MGDA()
     mg.setup(2)
-    shared, heads = mg.combine_gradients(losses, grads)
+    shared, heads = mg.combine_gradients(losses, grads, torch.ones(2, dtype=torch.bool))
     torch.testing.assert_close(heads, 2 * min_norm_weights(grads))
     assert float(heads.sum()) == pytest.approx(2.0)
     torch.testing.assert_close(shared, heads @ grads)
@@ -206,7 +210,7 @@ def test_static_task_weights_scale_the_logged_weights(penguins):
 class FirstTaskOnly(TaskWeighting):
     """A user's own strategy: train on the first task alone."""
 
-    def combine(self, losses):
+    def combine(self, losses, present):
         weights = torch.zeros_like(losses)
         weights[0] = 1.0
         self._log(weights)
@@ -351,3 +355,101 @@ def test_split_path_trains_exactly_like_one_backward(tasks_data, arch):
     split = make_clf(affinity_every=1, **params).fit(X, Y).module_.state_dict()
     for name, value in plain.items():
         assert torch.equal(value, split[name]), name
+
+
+# ------------------------------------------------- tasks absent from a batch
+
+ABSENT = torch.tensor([True, False])
+
+
+def test_famo_leaves_a_task_without_labels_out():
+    w = FAMO(lr=0.5, decay=0.0)
+    w.setup(2)
+    losses = torch.tensor([0.6, 0.0], requires_grad=True)
+    w.combine(losses, ABSENT).backward()
+    # the labelled task alone: z = [1, 0], c = 1 / 0.6, weight z / (c L) = 1
+    torch.testing.assert_close(losses.grad, torch.tensor([1.0, 0.0]))
+    assert torch.isnan(w.prev_losses[1])  # no loss was seen for task 1
+    assert torch.all(torch.isfinite(w.logits))
+
+
+def test_mgda_with_an_absent_task_trains_the_labelled_one():
+    w = MGDA()
+    w.setup(2)
+    grads = torch.tensor([[1.0, 2.0], [0.0, 0.0]])
+    shared, heads = w.combine_gradients(torch.tensor([0.7, 0.0]), grads, ABSENT)
+    torch.testing.assert_close(heads, torch.tensor([1.0, 0.0]))
+    torch.testing.assert_close(shared, grads[0])
+
+
+def test_gradnorm_ignores_an_absent_task():
+    w = GradNorm()
+    w.setup(2)
+    grads = torch.tensor([[1.0, 0.0], [0.0, 0.0]])
+    w.combine_gradients(torch.tensor([0.7, 0.0]), grads, ABSENT)
+    assert torch.isnan(w.initial_losses[1]) and w.initial_losses[0] == pytest.approx(0.7)
+    assert w.task_weights.grad[1] == 0
+
+
+def test_uncertainty_does_not_move_an_absent_tasks_variance():
+    w = Uncertainty()
+    w.setup(2)
+    w.combine(torch.tensor([0.7, 0.0]), ABSENT).backward()
+    assert w.log_vars.grad[1] == 0 and w.log_vars.grad[0] != 0
+
+
+def test_dwa_keeps_history_of_a_task_missing_from_an_epoch():
+    w = DWA()
+    w.setup(2)
+    both = torch.ones(2, dtype=torch.bool)
+    w.end_epoch(torch.tensor([1.0, 1.0]), both)
+    w.end_epoch(torch.tensor([0.8, 0.5]), both)
+    before = w.weights.clone()
+    w.end_epoch(torch.tensor([0.7, float("nan")]), ABSENT)
+    assert torch.isfinite(w.weights).all()
+    torch.testing.assert_close(w.history[:, 1], torch.tensor([1.0, 0.5]))  # unchanged
+    assert not torch.equal(w.weights, before)
+
+
+@pytest.mark.parametrize("name", ["famo", "mgda", "gradnorm", "uncertainty", "dwa"])
+def test_strategies_learn_a_task_beside_a_zero_weight_one(tasks_data, name):
+    # task b weighs 0: its loss is 0 on every batch, which must not stall task a
+    X, Y = tasks_data
+    targets = {"a": Y["binary"], "b": Y["colour"]}
+    clf = make_clf(
+        task_weighting=name, task_weights={"b": 0.0}, max_epochs=15, train_split=None, batch_size=32
+    ).fit(X, targets)
+    assert clf.score_tasks(X, targets)["a"] > 0.85
+
+
+def test_strategies_with_mostly_missing_labels(tasks_data):
+    X, Y = tasks_data
+    b = np.array(Y["colour"], dtype=object)
+    b[np.random.default_rng(0).random(len(b)) < 0.9] = None
+    targets = {"a": Y["binary"], "b": b}
+    clf = make_clf(task_weighting="gradnorm", max_epochs=10, batch_size=16, train_split=None).fit(
+        X, targets
+    )
+    weights = [clf.history[-1, "weight_a"], clf.history[-1, "weight_b"]]
+    assert min(weights) > 0.1 and sum(weights) == pytest.approx(2.0, rel=1e-4)
+    assert clf.score_tasks(X, targets)["a"] > 0.85
+
+
+def test_affinity_leaves_out_pairs_with_an_absent_task():
+    from skmtl.losses import MultiTaskLoss
+
+    loss = MultiTaskLoss(torch.nn.CrossEntropyLoss(reduction="none"), [1.0, 1.0])
+    loss.track_affinity(torch.tensor([[1.0, 0.0], [1.0, 1.0]]))
+    loss.track_affinity(torch.tensor([[1.0, 0.0], [0.0, 0.0]]), ABSENT)
+    mean = loss.affinity_sum / loss.affinity_steps
+    torch.testing.assert_close(torch.diag(mean), torch.ones(2))
+    assert mean[0, 1] == pytest.approx(2**-0.5)
+
+
+def test_gradient_methods_sample_affinity_only_every_affinity_every_steps(tasks_data):
+    X, Y = tasks_data
+    clf = make_clf(
+        task_weighting="pcgrad", affinity_every=5, train_split=None, batch_size=24, max_epochs=2
+    ).fit(X, Y)
+    steps = 2 * len(X) // 24
+    assert float(clf.criterion_.affinity_steps[0, 0]) == len(range(0, steps, 5))
