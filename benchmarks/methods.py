@@ -29,6 +29,18 @@ from skmtl import MultiTaskClassifier
 from skmtl.datasets import load_penguins
 from skmtl.weighting import STRATEGIES
 
+# The network and optimizer as in a plain loop: no input scaling, embedding,
+# schedule, early stopping or weight decay, so that every contender trains
+# exactly the same model for the same number of epochs.
+PLAIN_RECIPE = dict(
+    feature_scaling=None,
+    numeric_embedding=None,
+    early_stopping=False,
+    lr_schedule=None,
+    weight_decay=0.0,
+    optimizer=torch.optim.Adam,
+)
+
 LOOPS = {0: 1, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 1, 7: 0, 8: 2, 9: 1}
 ARCHITECTURES = ("shared", "mmoe", "ple")
 
@@ -78,6 +90,7 @@ def run(X, Y, epochs: int, seeds, batch_size: int) -> pd.DataFrame:
                 train_split=None,
                 affinity_every=0,
                 random_state=seed,
+                **PLAIN_RECIPE,
             )
             start = time.perf_counter()
             clf.fit(X_tr, Y_tr)

@@ -42,6 +42,18 @@ import skmtl
 from skmtl import MultiTaskClassifier
 from skmtl.datasets import load_penguins
 
+# The network and optimizer as in a plain loop: no input scaling, embedding,
+# schedule, early stopping or weight decay, so that every contender trains
+# exactly the same model for the same number of epochs.
+PLAIN_RECIPE = dict(
+    feature_scaling=None,
+    numeric_embedding=None,
+    early_stopping=False,
+    lr_schedule=None,
+    weight_decay=0.0,
+    optimizer=torch.optim.Adam,
+)
+
 CONTENDERS = ("hand", "skorch", "skmtl", "mlp")
 
 
@@ -194,6 +206,7 @@ def fit_skmtl(X, labels, cfg):
         train_split=None,
         device=cfg["device"],
         random_state=0,
+        **PLAIN_RECIPE,
     )
     return clf.fit(X, labels)
 

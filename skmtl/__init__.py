@@ -3,6 +3,7 @@
 from .analysis import compare_single_task
 from .classifier import MultiTaskClassifier
 from .metrics import task_scorer
+from .pipeline import make_tabular_pipeline
 from .regressor import MultiTaskRegressor
 from .split import MultiTaskValidSplit
 from .weighting import TaskWeighting
@@ -15,6 +16,7 @@ __all__ = [
     "MultiTaskValidSplit",
     "TaskWeighting",
     "compare_single_task",
+    "make_tabular_pipeline",
     "task_scorer",
     "__version__",
 ]

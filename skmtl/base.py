@@ -12,27 +12,43 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import torch
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from skorch import NeuralNet
-from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring
+from skorch.callbacks import (
+    EpochScoring,
+    EpochTimer,
+    LRScheduler,
+    PassthroughScoring,
+)
 from skorch.dataset import Dataset, unpack_data
 from skorch.exceptions import NotInitializedError
 from skorch.utils import to_tensor
 from torch.utils.data import DataLoader
 
 from ._runtime import resolve_device, seeded_torch
-from .callbacks import TaskPrintLog
+from .callbacks import BestEpochEarlyStopping, TaskPrintLog
 from .experts import PLE, MMoE
 from .losses import MultiTaskLoss
 from .metrics import mean_valid_accuracy, task_accuracies
 from .modules import MLPTrunk, MultiTaskModule, accepts_argument, trunk_output_width
+from .scaling import make_feature_scaler, scale_features
 from .split import MultiTaskValidSplit
 from .targets import MISSING, UNKNOWN, TaskEncoder
 from .tensor_data import TensorBatches, TensorData, tensor_view
 from .validation import check_features, check_n_rows
 from .weighting import make_weighting
+
+LR_SCHEDULES = ("plateau", "cosine", None)
+
+
+def auto_batch_size(n_rows: int) -> int:
+    """``batch_size="auto"``: 256 rows, fewer for small data (a power of two near
+    ``n_rows / 10``, at least 16), so that a small table still gets ten or
+    more steps per epoch."""
+    return int(min(256, max(16, 2 ** int(np.log2(max(n_rows, 1) / 10)))))
 
 
 def _labelled(codes: np.ndarray) -> np.ndarray:
@@ -57,6 +73,13 @@ class BaseMultiTaskNet(NeuralNet):
         hidden_units=(256, 256),
         dropout=0.0,
         activation="relu",
+        norm=None,
+        numeric_embedding="periodic",
+        feature_scaling="quantile",
+        early_stopping=True,
+        patience=20,
+        lr_schedule="plateau",
+        weight_decay=1e-4,
         task_weights=None,
         task_weighting="equal",
         architecture="shared",
@@ -71,10 +94,10 @@ class BaseMultiTaskNet(NeuralNet):
         fused_optimizer="auto",
         predict_batch_size=8192,
         criterion=torch.nn.CrossEntropyLoss,
-        optimizer=torch.optim.Adam,
-        lr=1e-3,
-        max_epochs=50,
-        batch_size=256,
+        optimizer=torch.optim.AdamW,
+        lr=3e-3,
+        max_epochs=100,
+        batch_size="auto",
         train_split=MultiTaskValidSplit(0.2),  # noqa: B008 (stateless, as skorch's default)
         device="auto",
         verbose=0,
@@ -85,6 +108,13 @@ class BaseMultiTaskNet(NeuralNet):
         self.hidden_units = hidden_units
         self.dropout = dropout
         self.activation = activation
+        self.norm = norm
+        self.numeric_embedding = numeric_embedding
+        self.feature_scaling = feature_scaling
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.lr_schedule = lr_schedule
+        self.weight_decay = weight_decay
         self.task_weights = task_weights
         self.task_weighting = task_weighting
         self.architecture = architecture
@@ -175,8 +205,75 @@ class BaseMultiTaskNet(NeuralNet):
                 "valid_acc",
                 EpochScoring(mean_valid_accuracy, name="valid_acc", lower_is_better=False),
             ),
+            *self._recipe_callbacks(),
             ("print_log", TaskPrintLog()),
         ]
+
+    #: What early stopping and the plateau schedule watch by default.
+    _default_monitor = "valid_loss"
+
+    def _monitor(self) -> tuple[str, bool]:
+        """The history key that early stopping and ``lr_schedule="plateau"``
+        watch, and whether lower is better (for a name with "loss" in it)."""
+        if self.train_split is None:
+            return "train_loss", True
+        name = self.early_stopping
+        if not isinstance(name, str):
+            name = self._default_monitor
+        return name, "loss" in name
+
+    def _check_recipe(self) -> None:
+        """Check the training-recipe parameters; called by ``fit``, since
+        skorch builds the callbacks already in ``set_params``."""
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"lr_schedule must be one of {LR_SCHEDULES}; got {self.lr_schedule!r}."
+            )
+        patience = self.patience
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise ValueError(f"patience must be a positive int; got {patience!r}.")
+        if not isinstance(self.early_stopping, (bool, str)):
+            raise ValueError(
+                "early_stopping must be True, False or the name of a score in the "
+                f"history such as 'valid_loss'; got {self.early_stopping!r}."
+            )
+
+    def _recipe_callbacks(self) -> list[tuple[str, Any]]:
+        """The callbacks behind ``lr_schedule`` and ``early_stopping``.
+
+        Both read the validation split; with ``train_split=None`` the schedule
+        watches the training loss and early stopping is off.
+        """
+        # skorch builds callbacks in set_params too, which must not raise:
+        # bad values are left to _check_recipe in fit
+        patience = self.patience if isinstance(self.patience, int) else 1
+        schedule = self.lr_schedule if isinstance(self.lr_schedule, str) else None
+        monitor, lower = self._monitor()
+        callbacks = []
+        if schedule == "plateau":
+            # decay well before early stopping would give up, so a stalled
+            # run gets a smaller step first
+            scheduler = LRScheduler(
+                policy="ReduceLROnPlateau",
+                monitor=monitor,
+                mode="min" if lower else "max",
+                factor=0.2,
+                patience=max(1, patience // 3),
+            )
+            callbacks.append(("lr_scheduler", scheduler))
+        elif schedule == "cosine":
+            epochs = self.max_epochs if isinstance(self.max_epochs, int) else 1
+            scheduler = LRScheduler(policy="CosineAnnealingLR", T_max=max(1, epochs))
+            callbacks.append(("lr_scheduler", scheduler))
+        if self.early_stopping is not False and self.train_split is not None:
+            stopper = BestEpochEarlyStopping(
+                monitor=monitor,
+                lower_is_better=lower,
+                patience=patience,
+                threshold=0.0,
+            )
+            callbacks.append(("early_stopping", stopper))
+        return callbacks
 
     # ----------------------------------------------------------------- build
 
@@ -215,6 +312,9 @@ class BaseMultiTaskNet(NeuralNet):
                 "hidden_units": self.hidden_units,
                 "dropout": self.dropout,
                 "activation": self.activation,
+                "norm": self.norm,
+                "numeric_embedding": self.numeric_embedding,
+                "embedded_columns": self.embedded_columns_,
                 **self.get_params_for("module"),
             }
             module = experts[self.architecture](self.n_features_in_, n_classes, **kwargs)
@@ -228,6 +328,9 @@ class BaseMultiTaskNet(NeuralNet):
                 "hidden_units": self.hidden_units,
                 "dropout": self.dropout,
                 "activation": self.activation,
+                "norm": self.norm,
+                "numeric_embedding": self.numeric_embedding,
+                "embedded_columns": self.embedded_columns_,
                 **kwargs,
             }
         if (
@@ -290,6 +393,13 @@ class BaseMultiTaskNet(NeuralNet):
     def initialize_optimizer(self, triggered_directly=None):
         """Build the optimizer as skorch does, fused where ``fused_optimizer`` says."""
         args, kwargs = self.get_params_for_optimizer("optimizer", self.get_all_learnable_params())
+        if self.weight_decay and "weight_decay" not in kwargs:
+            if not accepts_argument(self.optimizer, "weight_decay"):
+                raise ValueError(
+                    f"weight_decay={self.weight_decay!r} needs an optimizer that takes "
+                    f"weight_decay; {self.optimizer!r} does not. Set weight_decay=0."
+                )
+            kwargs["weight_decay"] = self.weight_decay
         if self._use_fused(kwargs):
             kwargs["fused"] = True
         self.optimizer_ = self.optimizer(*args, **kwargs)
@@ -505,9 +615,14 @@ class BaseMultiTaskNet(NeuralNet):
         anything else goes to skorch's ``Dataset`` as usual.
         """
         if hasattr(self, "n_features_in_") and (
-            isinstance(X, pd.DataFrame) or (isinstance(X, np.ndarray) and X.dtype != np.float32)
+            isinstance(X, pd.DataFrame)
+            or sp.issparse(X)
+            or (isinstance(X, np.ndarray) and X.dtype != np.float32)
         ):
             X = check_features(self, X, reset=False)  # e.g. net.forward(X_float64)
+        if isinstance(X, np.ndarray) and getattr(self, "feature_scaler_", None) is not None:
+            # every array reaches the network through here: fit, predict, forward
+            X = scale_features(self.feature_scaler_, X)
         if not self._use_tensor_data(X):
             return super().get_dataset(X, y)
         dtype = torch.float32 if X.dtype.kind in "fiub" else None
@@ -523,12 +638,20 @@ class BaseMultiTaskNet(NeuralNet):
         goes through skorch's ``DataLoader``.
         """
         view = tensor_view(dataset)
-        if view is None:
-            return super().get_iterator(dataset, training=training)
         kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
+        batch_size = kwargs.get("batch_size", self.batch_size)
+        if batch_size == "auto":
+            batch_size = auto_batch_size(len(dataset)) if training else self.predict_batch_size
+        if view is None:
+            if self.batch_size != "auto":
+                return super().get_iterator(dataset, training=training)
+            # skorch's get_iterator, with the batch size resolved
+            iterator = self.iterator_train if training else self.iterator_valid
+            batch_size = len(dataset) if batch_size == -1 else batch_size
+            return iterator(dataset, **{**kwargs, "batch_size": batch_size})
         return TensorBatches(
             *view,
-            batch_size=kwargs.get("batch_size", self.batch_size),
+            batch_size=batch_size,
             shuffle=bool(kwargs.get("shuffle", False)),
             drop_last=bool(kwargs.get("drop_last", False)),
             # batch norm cannot train on a batch of one row: fold it into the last
@@ -616,6 +739,11 @@ class BaseMultiTaskNet(NeuralNet):
             )
             codes = encoder.fit_transform(Y)
             check_n_rows(X, codes)
+            scaler = make_feature_scaler(self.feature_scaling, len(X), self.random_state)
+            self.feature_scaler_ = None if scaler is None else scaler.fit(X)
+            # 0/1 columns (one-hot, flags) gain nothing from an embedding
+            two_valued = ((X == X.min(axis=0)) | (X == X.max(axis=0))).all(axis=0)
+            self.embedded_columns_ = np.flatnonzero(~two_valued).tolist()
             self.target_encoder_ = encoder
             self.tasks_ = list(encoder.tasks_)
             self.__dict__.pop("classes_", None)
@@ -655,6 +783,8 @@ class BaseMultiTaskNet(NeuralNet):
             "tasks_",
             "classes_",
             "task_weights_",
+            "feature_scaler_",
+            "embedded_columns_",
         ):
             self.__dict__.pop(attr, None)
 
@@ -667,6 +797,7 @@ class BaseMultiTaskNet(NeuralNet):
         with seeded_torch(self.random_state, offset=0 if reset else len(self.history)):
             try:
                 X, codes = self._check_fit_data(X, y, reset=reset, classes=classes)
+                self._check_recipe()
                 if reset:
                     self.initialize()
                 else:

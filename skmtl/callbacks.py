@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from skorch.callbacks import PrintLog
+from skorch.callbacks import EarlyStopping, PrintLog
 
 
 class TaskPrintLog(PrintLog):
@@ -18,3 +18,19 @@ class TaskPrintLog(PrintLog):
 
     def _sorted_keys(self, keys):
         return super()._sorted_keys([k for k in keys if not k.startswith(self.hidden_prefixes)])
+
+
+class BestEpochEarlyStopping(EarlyStopping):
+    """skorch's ``EarlyStopping`` with ``load_best=True``, also when no epoch ran.
+
+    skorch reads the last epoch of the history at the end of training to
+    decide whether to restore; a fit with ``max_epochs=0`` (building the
+    network, e.g. before ``load_params``) has none.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(load_best=True, **kwargs)
+
+    def on_train_end(self, net, **kwargs):
+        if len(net.history) and self.best_model_weights_ is not None:
+            super().on_train_end(net, **kwargs)

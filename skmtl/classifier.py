@@ -36,6 +36,38 @@ class MultiTaskClassifier(ClassifierMixin, BaseMultiTaskNet):
         Dropout after each hidden layer of the default trunk.
     activation : str or torch.nn.Module class, default="relu"
         Activation of the default trunk (``"relu"``, ``"gelu"``, ``"silu"``, ...).
+    norm : {None, "batch", "layer"}, default=None
+        Normalisation after each hidden layer of the default trunk and experts.
+    numeric_embedding : {"periodic", None}, default="periodic"
+        ``"periodic"``: the default trunk (and each expert) starts with a
+        learned periodic embedding of every column with more than two
+        values (:class:`~skmtl.modules.PeriodicEmbedding`); 0/1 columns pass
+        through. It lets the MLP fit sharp functions of single features, as
+        trees do. ``None``: the features feed the first layer directly. A
+        custom ``module`` gets the features as they are.
+    feature_scaling : {"quantile", "standard", "robust", None}, default="quantile"
+        Scaling of the features, fitted on the training data in ``fit`` and
+        applied to every input after it: ``"quantile"`` maps each column
+        through its empirical distribution to a standard normal
+        (``QuantileTransformer``), robust to skew, outliers and units;
+        ``"standard"`` and ``"robust"`` are scikit-learn's scalers.
+    early_stopping : bool or str, default=True
+        Stop once the validation score has not improved for ``patience``
+        epochs, and restore the weights of the best epoch (skorch's
+        ``EarlyStopping(load_best=True)``). ``True`` watches ``valid_acc``
+        (the mean per-task validation accuracy); a string names another
+        history key, e.g. ``"valid_loss"`` or ``"valid_acc_<task>"``. Needs
+        ``train_split``; with ``train_split=None`` all ``max_epochs`` run.
+    patience : int, default=20
+        Epochs without improvement before early stopping.
+    lr_schedule : {"plateau", "cosine", None}, default="plateau"
+        ``"plateau"``: divide the learning rate by 5 after ``patience // 3``
+        epochs without improvement of the watched score (the training loss
+        with ``train_split=None``). ``"cosine"``: cosine decay to 0 over
+        ``max_epochs``. ``None``: constant.
+    weight_decay : float, default=1e-4
+        Decoupled weight decay of the default AdamW optimizer (passed as
+        ``weight_decay`` to any optimizer; ``optimizer__weight_decay`` wins).
     task_weights : dict, default=None
         ``{task: weight}`` in the joint loss; tasks left out weigh 1.
     task_weighting : str or TaskWeighting, default="equal"
@@ -97,10 +129,14 @@ class MultiTaskClassifier(ClassifierMixin, BaseMultiTaskNet):
     criterion : torch loss class, default=torch.nn.CrossEntropyLoss
         Per-task loss, called with ``reduction="none"``; skmtl averages it over
         each task's labelled rows. ``criterion__label_smoothing=0.1`` etc. work.
-    optimizer : torch optimizer class, default=torch.optim.Adam
-    lr : float, default=1e-3
-    max_epochs : int, default=50
-    batch_size : int, default=256
+    optimizer : torch optimizer class, default=torch.optim.AdamW
+    lr : float, default=3e-3
+    max_epochs : int, default=100
+        The most epochs; early stopping usually ends training sooner.
+    batch_size : int or "auto", default="auto"
+        Rows per training step. ``"auto"``: 256, or for small training sets
+        a power of two near a tenth of the rows (at least 16), so every
+        epoch has about ten steps or more.
     train_split : callable or None, default=MultiTaskValidSplit(0.2)
         The internal validation split behind ``valid_loss`` and ``valid_acc``;
         ``None`` trains on all rows.
@@ -164,6 +200,10 @@ class MultiTaskClassifier(ClassifierMixin, BaseMultiTaskNet):
     >>> model.fit(X, Y).predict(X.head(2)).columns.tolist()
     ['species', 'sex', 'island']
     """
+
+    # accuracy is what a classifier is judged by; the loss keeps falling on
+    # epochs that no longer change a prediction
+    _default_monitor = "valid_acc"
 
     # scikit-learn's ClassifierMixin.score comes first in the MRO and knows one task
     score = BaseMultiTaskNet.score

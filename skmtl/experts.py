@@ -40,7 +40,7 @@ class MMoE(nn.Module):
     in_features : int
     n_classes : sequence of int
         Number of classes of each task.
-    hidden_units, dropout, activation, norm
+    hidden_units, dropout, activation, norm, numeric_embedding, embedded_columns
         Of each expert, an :class:`~skmtl.modules.MLPTrunk`.
     n_experts : int, default=4
 
@@ -60,11 +60,22 @@ class MMoE(nn.Module):
         dropout: float = 0.0,
         activation="relu",
         norm=None,
+        numeric_embedding=None,
+        embedded_columns=None,
     ):
         super().__init__()
         _check_counts(n_classes, n_experts=(n_experts, 1))
         self.experts = nn.ModuleList(
-            MLPTrunk(in_features, hidden_units, dropout, activation, norm) for _ in range(n_experts)
+            MLPTrunk(
+                in_features,
+                hidden_units,
+                dropout,
+                activation,
+                norm,
+                numeric_embedding=numeric_embedding,
+                embedded_columns=embedded_columns,
+            )
+            for _ in range(n_experts)
         )
         self.out_features = self.experts[0].out_features
         self.gates = nn.ModuleList(nn.Linear(in_features, n_experts) for _ in n_classes)
@@ -102,7 +113,7 @@ class PLE(nn.Module):
     ----------
     in_features : int
     n_classes : sequence of int
-    hidden_units, dropout, activation, norm
+    hidden_units, dropout, activation, norm, numeric_embedding, embedded_columns
         Of each expert, an :class:`~skmtl.modules.MLPTrunk`.
     n_shared_experts : int, default=2
     n_task_experts : int, default=1
@@ -126,6 +137,8 @@ class PLE(nn.Module):
         dropout: float = 0.0,
         activation="relu",
         norm=None,
+        numeric_embedding=None,
+        embedded_columns=None,
     ):
         super().__init__()
         _check_counts(
@@ -133,7 +146,15 @@ class PLE(nn.Module):
         )
 
         def expert():
-            return MLPTrunk(in_features, hidden_units, dropout, activation, norm)
+            return MLPTrunk(
+                in_features,
+                hidden_units,
+                dropout,
+                activation,
+                norm,
+                numeric_embedding=numeric_embedding,
+                embedded_columns=embedded_columns,
+            )
 
         self.shared_experts = nn.ModuleList(expert() for _ in range(n_shared_experts))
         self.task_experts = nn.ModuleList(

@@ -28,7 +28,12 @@ def test_sklearn_estimator_checks(estimator, check):
 
 FAST_REGRESSOR = MultiTaskRegressor(**FAST_PARAMS)
 REGRESSOR_EXPECTED_FAILURES = {
-    "check_no_attributes_set_in_init": EXPECTED_FAILURES["check_no_attributes_set_in_init"]
+    "check_no_attributes_set_in_init": EXPECTED_FAILURES["check_no_attributes_set_in_init"],
+    # sklearn compares at rtol=1e-7; the network computes in float32, and
+    # BLAS picks its kernels by batch shape, so a row may move in the 7th digit
+    "check_methods_subset_invariance": (
+        "float32 network: predictions agree to float32 precision, not 1e-7"
+    ),
 }
 
 

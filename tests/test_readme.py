@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -47,3 +48,11 @@ def test_readme_mixed_tasks(readme_namespace):
     model = ns["mixed"]
     scores = model[-1].score_tasks(model[:-1].transform(ns["X_mixed"]), ns["Y_mixed"])
     assert scores["species"] > 0.9 and scores["body_mass_g"] > 0.6
+
+
+def test_readme_tabular_pipeline_beats_the_majority(readme_namespace):
+    ns = readme_namespace
+    model, Y_test = ns["gss_model"], ns["Yg_test"]
+    assert type(model[-1]).__name__ == "MultiTaskClassifier"
+    majority = np.mean([Y_test[t].value_counts(normalize=True).iloc[0] for t in Y_test])
+    assert model.score(ns["Xg_test"], Y_test) > majority

@@ -144,7 +144,9 @@ def test_int_and_bool_and_sparse_X(tasks_data):
 
 def test_default_trunk_follows_hidden_units_dropout_activation(tasks_data):
     X, Y = tasks_data
-    clf = _fitted(X, Y, hidden_units=(8, 4), dropout=0.25, activation="gelu")
+    clf = _fitted(
+        X, Y, hidden_units=(8, 4), dropout=0.25, activation="gelu", numeric_embedding=None
+    )
     trunk = clf.module_.trunk
     assert isinstance(trunk, MLPTrunk)
     linears = [m for m in trunk.modules() if isinstance(m, nn.Linear)]
