@@ -22,24 +22,13 @@ import warnings
 import numpy as np
 import pandas as pd
 import torch
+from _plain import PLAIN_RECIPE
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from skmtl import MultiTaskClassifier
 from skmtl.datasets import load_penguins
 from skmtl.weighting import STRATEGIES
-
-# The network and optimizer as in a plain loop: no input scaling, embedding,
-# schedule, early stopping or weight decay, so that every contender trains
-# exactly the same model for the same number of epochs.
-PLAIN_RECIPE = dict(
-    feature_scaling=None,
-    numeric_embedding=None,
-    early_stopping=False,
-    lr_schedule=None,
-    weight_decay=0.0,
-    optimizer=torch.optim.Adam,
-)
 
 LOOPS = {0: 1, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 1, 7: 0, 8: 2, 9: 1}
 ARCHITECTURES = ("shared", "mmoe", "ple")

