@@ -19,11 +19,16 @@ class MultiTaskRegressor(RegressorMixin, BaseMultiTaskNet):
 
     Parameters
     ----------
-    module, hidden_units, dropout, activation, task_weights, task_weighting,
-    architecture, affinity_every, task_names, random_state, data_on_device,
-    mixed_precision, fused_optimizer, predict_batch_size, optimizer, lr,
-    max_epochs, batch_size, train_split, device, verbose, **kwargs
+    module, hidden_units, dropout, activation, norm, numeric_embedding,
+    feature_scaling, patience, lr_schedule, weight_decay, task_weights,
+    task_weighting, architecture, affinity_every, task_names, random_state,
+    data_on_device, mixed_precision, fused_optimizer, predict_batch_size,
+    optimizer, lr, max_epochs, batch_size, train_split, device, verbose, **kwargs
         As in :class:`~skmtl.MultiTaskClassifier`.
+    early_stopping : bool or str, default=True
+        As in :class:`~skmtl.MultiTaskClassifier`, but ``True`` watches
+        ``valid_loss`` (the sum of the per-task losses on standardised
+        targets), as does ``lr_schedule="plateau"``.
     task_types : str or dict, default=None
         ``None`` or ``"regression"``: every task is numeric. A dict such as
         ``{"churn": "classification"}`` mixes in classification tasks (then

@@ -25,7 +25,7 @@ def make_feature_scaler(
         return None
     if kind == "quantile":
         return QuantileTransformer(
-            n_quantiles=int(np.clip(n_rows // 30, 10, 1000)),
+            n_quantiles=int(min(n_rows, np.clip(n_rows // 30, 10, 1000))),
             output_distribution="normal",
             random_state=random_state,
         )

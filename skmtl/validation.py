@@ -13,8 +13,9 @@ def _non_numeric_message(estimator, columns=None) -> str:
     which = f"non-numeric columns {columns}" if columns else "non-numeric values"
     cols = columns if columns else "[...non-numeric columns...]"
     return (
-        f"X has {which}; {name} needs numeric features. Encode them first, for "
-        "example with a ColumnTransformer that one-hot encodes them: make_pipeline("
+        f"X has {which}; {name} needs numeric features. Encode them first: "
+        "skmtl.make_tabular_pipeline(X) builds the pipeline from X's dtypes, or "
+        "use a ColumnTransformer that one-hot encodes them: make_pipeline("
         f"make_column_transformer((OneHotEncoder(), {cols}), remainder='passthrough'), "
         f"{name}(...))."
     )
@@ -71,7 +72,8 @@ def check_features(estimator, X, *, reset: bool) -> np.ndarray:
         raise ValueError(
             f"Input X contains {' and '.join(found)}. {type(estimator).__name__} cannot "
             "use missing or infinite feature values: add an imputer in front of it, "
-            "e.g. make_pipeline(SimpleImputer(), ...), or drop those rows. (Missing "
+            "e.g. skmtl.make_tabular_pipeline(X) (which also encodes categorical "
+            "columns) or make_pipeline(SimpleImputer(), ...), or drop those rows. (Missing "
             "labels in Y are fine: use NaN or None there.)"
         )
     return X

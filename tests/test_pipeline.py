@@ -109,3 +109,11 @@ def test_pipeline_tunes_with_gridsearch_and_pickles():
     assert len(search.cv_results_["params"]) == 2
     restored = pickle.loads(pickle.dumps(search.best_estimator_))
     pd.testing.assert_frame_equal(restored.predict(X), search.predict(X))
+
+
+def test_object_column_mixing_numbers_and_strings_is_encoded():
+    X = pd.DataFrame({"code": pd.Series([1, "a", None, 2.5, "a", 1], dtype=object)})
+    Xt = make_tabular_pipeline(X, LogisticRegression())[:-1].fit_transform(X)
+    # one column each for "1", "2.5", "a" and missing
+    assert Xt.shape == (6, 4)
+    np.testing.assert_array_equal(Xt.sum(axis=0), [2, 1, 2, 1])
