@@ -308,15 +308,7 @@ class BaseMultiTaskNet(NeuralNet):
                     "hidden_units, dropout and activation; leave module=None and pass "
                     "expert options as module__n_experts=... and the like."
                 )
-            kwargs = {
-                "hidden_units": self.hidden_units,
-                "dropout": self.dropout,
-                "activation": self.activation,
-                "norm": self.norm,
-                "numeric_embedding": self.numeric_embedding,
-                "embedded_columns": self.embedded_columns_,
-                **self.get_params_for("module"),
-            }
+            kwargs = {**self._mlp_kwargs(), **self.get_params_for("module")}
             module = experts[self.architecture](self.n_features_in_, n_classes, **kwargs)
             self.module_ = module.train()
             return self
@@ -324,15 +316,7 @@ class BaseMultiTaskNet(NeuralNet):
         trunk = self.module
         if trunk is None:
             trunk = MLPTrunk
-            kwargs = {
-                "hidden_units": self.hidden_units,
-                "dropout": self.dropout,
-                "activation": self.activation,
-                "norm": self.norm,
-                "numeric_embedding": self.numeric_embedding,
-                "embedded_columns": self.embedded_columns_,
-                **kwargs,
-            }
+            kwargs = {**self._mlp_kwargs(), **kwargs}
         if (
             isinstance(trunk, type)
             and "in_features" not in kwargs
@@ -349,6 +333,18 @@ class BaseMultiTaskNet(NeuralNet):
         # one mode for the whole tree, also for a trunk instance left in eval
         self.module_ = MultiTaskModule(trunk, width, n_classes).train()
         return self
+
+    def _mlp_kwargs(self) -> dict:
+        """The estimator's parameters for skmtl's own MLPs: the default trunk
+        and each expert (``module__*`` overrides them)."""
+        return {
+            "hidden_units": self.hidden_units,
+            "dropout": self.dropout,
+            "activation": self.activation,
+            "norm": self.norm,
+            "numeric_embedding": self.numeric_embedding,
+            "embedded_columns": self.embedded_columns_,
+        }
 
     def initialize_criterion(self):
         """Wrap the per-task ``criterion`` in :class:`~skmtl.losses.MultiTaskLoss`.
