@@ -34,6 +34,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, ShuffleSplit, train_test_split
@@ -70,21 +71,21 @@ def mean_accuracy(Y_test: pd.DataFrame, predictions: dict) -> float:
     return float(np.mean([task_accuracy(Y_test[t], predictions[t]) for t in Y_test]))
 
 
+def _task_columns(model):
+    """``predict`` of a model answering in a DataFrame, as ``{task: array}``."""
+    return lambda Xt: {t: col.to_numpy() for t, col in model.predict(Xt).items()}
+
+
 def fit_skmtl(X, Y, seed, params):
     model = make_tabular_pipeline(X, MultiTaskClassifier(random_state=seed, **params))
-    return model.fit(X, Y), lambda Xt: model.predict(Xt)
+    return model.fit(X, Y), _task_columns(model)
 
 
 def fit_skmtl_grid(X, Y, seed, params):
     pipe = make_tabular_pipeline(X, MultiTaskClassifier(random_state=seed, **params))
     search = GridSearchCV(pipe, GRID, cv=ShuffleSplit(1, test_size=0.2, random_state=seed))
     search.fit(X, Y)
-    return search, lambda Xt: search.predict(Xt)
-
-
-def _with_categories(X: pd.DataFrame) -> pd.DataFrame:
-    cats = X.select_dtypes(exclude=["number", "bool"]).columns
-    return X.astype({c: "category" for c in cats})
+    return search, _task_columns(search)
 
 
 def fit_per_task(make_model):
@@ -99,11 +100,10 @@ def fit_per_task(make_model):
 
 
 def _hgb(X, seed):
-    prep = make_pipeline(
-        _CategoryDtypes(), HistGradientBoostingClassifier(categorical_features="from_dtype")
+    return make_pipeline(
+        _CategoryDtypes(),
+        HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed),
     )
-    prep.set_params(histgradientboostingclassifier__random_state=seed)
-    return prep
 
 
 def _mlp(X, seed):
@@ -124,7 +124,7 @@ def fit_rf(X, Y, seed, params):
     return pipe, predict
 
 
-class _CategoryDtypes:
+class _CategoryDtypes(TransformerMixin, BaseEstimator):
     """Object/string columns as pandas categories, for HGB's native handling."""
 
     def fit(self, X, y=None):
@@ -140,23 +140,6 @@ class _CategoryDtypes:
             values = values.where(values.isin(self.categories_[c]))
             X[c] = pd.Categorical(values, categories=self.categories_[c])
         return X
-
-    def get_params(self, deep=True):
-        return {}
-
-    def set_params(self, **params):
-        return self
-
-    def fit_transform(self, X, y=None):
-        return self.fit(X).transform(X)
-
-
-def _skmtl_predict_dict(predict):
-    def wrapped(Xt):
-        out = predict(Xt)
-        return {t: out[t].to_numpy() for t in out}
-
-    return wrapped
 
 
 MODELS = {
@@ -177,8 +160,6 @@ def run_dataset(name, models, splits, params, test_size=0.25):
             start = time.perf_counter()
             _, predict = MODELS[m](X_tr, Y_tr, split, params)
             fit_s = time.perf_counter() - start
-            if m.startswith("skmtl"):
-                predict = _skmtl_predict_dict(predict)
             acc = mean_accuracy(Y_te, predict(X_te))
             results[m]["acc"].append(acc)
             results[m]["fit_s"].append(fit_s)

@@ -737,9 +737,11 @@ class BaseMultiTaskNet(NeuralNet):
             check_n_rows(X, codes)
             scaler = make_feature_scaler(self.feature_scaling, len(X), self.random_state)
             self.feature_scaler_ = None if scaler is None else scaler.fit(X)
-            # 0/1 columns (one-hot, flags) gain nothing from an embedding
-            two_valued = ((X == X.min(axis=0)) | (X == X.max(axis=0))).all(axis=0)
-            self.embedded_columns_ = np.flatnonzero(~two_valued).tolist()
+            self.embedded_columns_ = None
+            if self.numeric_embedding is not None:
+                # 0/1 columns (one-hot, flags) gain nothing from an embedding
+                two_valued = ((X == X.min(axis=0)) | (X == X.max(axis=0))).all(axis=0)
+                self.embedded_columns_ = np.flatnonzero(~two_valued).tolist()
             self.target_encoder_ = encoder
             self.tasks_ = list(encoder.tasks_)
             self.__dict__.pop("classes_", None)

@@ -32,5 +32,5 @@ class BestEpochEarlyStopping(EarlyStopping):
         super().__init__(load_best=True, **kwargs)
 
     def on_train_end(self, net, **kwargs):
-        if len(net.history) and self.best_model_weights_ is not None:
+        if len(net.history):
             super().on_train_end(net, **kwargs)

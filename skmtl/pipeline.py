@@ -106,4 +106,4 @@ def _categories_as_strings(X) -> np.ndarray:
     """Categorical columns as strings, every kind of missing value (None, NaN,
     ``pd.NA``) as NaN: the one form ``OneHotEncoder`` sorts without error."""
     frame = pd.DataFrame(X).astype(object)
-    return frame.where(frame.isna(), frame.astype(str)).where(frame.notna(), np.nan).to_numpy()
+    return frame.astype(str).where(frame.notna(), np.nan).to_numpy()

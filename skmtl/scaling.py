@@ -36,8 +36,6 @@ def make_feature_scaler(
     raise ValueError(f"feature_scaling must be one of {FEATURE_SCALINGS}; got {kind!r}.")
 
 
-def scale_features(scaler: TransformerMixin | None, X: np.ndarray) -> np.ndarray:
+def scale_features(scaler: TransformerMixin, X: np.ndarray) -> np.ndarray:
     """``X`` through a fitted scaler, as the C-contiguous float32 the network takes."""
-    if scaler is None:
-        return X
     return np.ascontiguousarray(scaler.transform(X), dtype=np.float32)
