@@ -1,4 +1,4 @@
-"""The multi-task classifier: a skorch ``NeuralNet`` with one head per task."""
+"""``BaseMultiTaskNet``: a skorch ``NeuralNet`` with one head per task."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import contextlib
 import copy
 import inspect
 import warnings
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -14,46 +14,36 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
-from sklearn.metrics import r2_score
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from skorch import NeuralNet
-from skorch.callbacks import (
-    EpochScoring,
-    EpochTimer,
-    LRScheduler,
-    PassthroughScoring,
-)
+from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring
 from skorch.dataset import Dataset, unpack_data
 from skorch.exceptions import NotInitializedError
 from skorch.utils import to_tensor
-from torch.utils.data import DataLoader
 
+from . import recipe
 from ._runtime import resolve_device, seeded_torch
-from .callbacks import BestEpochEarlyStopping, TaskPrintLog
+from .callbacks import TaskPrintLog
 from .experts import PLE, MMoE
+from .history import TaskHistory
 from .losses import MultiTaskLoss
-from .metrics import mean_valid_accuracy, task_accuracies
+from .metrics import labelled, mean_valid_accuracy, score_codes
 from .modules import MLPTrunk, MultiTaskModule, accepts_argument, trunk_output_width
-from .scaling import make_feature_scaler, scale_features
+from .parameters import check_arguments, check_parameters
 from .split import MultiTaskValidSplit
-from .targets import MISSING, UNKNOWN, TaskEncoder
-from .tensor_data import TensorBatches, TensorData, tensor_view
+from .targets import MISSING, EncodedTargets, TaskEncoder, encoded
+from .tensor_data import (
+    TensorBatches,
+    eval_batch_size,
+    make_tensor_data,
+    tensor_view,
+    uses_fast_path,
+)
+from .training import set_mode, train_step
 from .validation import check_features, check_n_rows
 from .weighting import make_weighting
 
-LR_SCHEDULES = ("plateau", "cosine", None)
-
-
-def auto_batch_size(n_rows: int) -> int:
-    """``batch_size="auto"``: 256 rows, fewer for small data (a power of two near
-    ``n_rows / 10``, at least 16), so that a small table still gets ten or
-    more steps per epoch."""
-    return int(min(256, max(16, 2 ** int(np.log2(max(n_rows, 1) / 10)))))
-
-
-def _labelled(codes: np.ndarray) -> np.ndarray:
-    """Where encoded targets hold a label: not MISSING (int codes), not NaN (floats)."""
-    return ~np.isnan(codes) if codes.dtype.kind == "f" else codes != MISSING
+_EXPERTS = {"mmoe": MMoE, "ple": PLE}
 
 
 class BaseMultiTaskNet(NeuralNet):
@@ -65,6 +55,8 @@ class BaseMultiTaskNet(NeuralNet):
 
     #: The type of a task that ``task_types`` does not name.
     _default_task_type = "classification"
+    #: What early stopping and the plateau schedule watch by default.
+    _default_monitor = "valid_loss"
 
     def __init__(
         self,
@@ -74,8 +66,8 @@ class BaseMultiTaskNet(NeuralNet):
         dropout=0.0,
         activation="relu",
         norm=None,
-        numeric_embedding="periodic",
-        feature_scaling="quantile",
+        numeric_embedding="auto",
+        feature_scaling="auto",
         early_stopping=True,
         patience=20,
         lr_schedule="plateau",
@@ -144,8 +136,10 @@ class BaseMultiTaskNet(NeuralNet):
             **kwargs,
         )
 
-    # ``device`` stays "auto" as a parameter (for clone and get_params), while
-    # every skorch internal that reads ``self.device`` gets a real device.
+    # -------------------------------------------------- parameters and device
+    # Not a skorch hook: skorch reads ``self.device`` wherever it moves data
+    # (pinned by tests/test_skorch_integration.py), so "auto" stays the
+    # parameter (for clone and get_params) while skorch reads a real device.
     @property
     def device(self):
         """The torch device in use; ``"auto"`` reads as ``"cuda"`` or ``"cpu"``."""
@@ -156,8 +150,9 @@ class BaseMultiTaskNet(NeuralNet):
         self.__dict__["device"] = value
 
     def _get_param_names(self):
-        # skorch lists its private bookkeeping set as a parameter; __init__
-        # rebuilds it from the keyword arguments, so clone does not need it.
+        # Not a skorch hook: skorch lists its private bookkeeping set
+        # _params_to_validate as a parameter (pinned by a test); __init__
+        # rebuilds it, and clone must not pass it back.
         return [k for k in super()._get_param_names() if k != "_params_to_validate"]
 
     def get_params(self, deep: bool = True, **kwargs) -> dict:
@@ -169,11 +164,7 @@ class BaseMultiTaskNet(NeuralNet):
         # skorch builds callbacks inside set_params; reject a wrong type early
         # with a TypeError (what scikit-learn expects) instead of a deep crash.
         callbacks = params.get("callbacks")
-        if (
-            callbacks is not None
-            and callbacks != "disable"
-            and not isinstance(callbacks, (list, tuple))
-        ):
+        if callbacks not in (None, "disable") and not isinstance(callbacks, (list, tuple)):
             raise TypeError(
                 f"callbacks must be None, 'disable' or a list of callbacks; got {callbacks!r}."
             )
@@ -181,7 +172,7 @@ class BaseMultiTaskNet(NeuralNet):
 
     def __setstate__(self, state: dict) -> None:
         # skorch maps CUDA tensors to the CPU on load from state["device"],
-        # which must be a real device; "auto" is put back afterwards.
+        # which must be a real device (pinned by a test); "auto" is put back.
         requested = state["device"]
         state["device"] = resolve_device(requested)
         super().__setstate__(state)
@@ -195,9 +186,11 @@ class BaseMultiTaskNet(NeuralNet):
         tags.input_tags.sparse = True
         return tags
 
-    @property
-    def _default_callbacks(self):
+    def get_default_callbacks(self):
+        """skorch hook: the per-task history first, then skorch's scoring, the
+        recipe's schedule and early stopping, and the compact epoch table."""
         return [
+            ("task_history", TaskHistory()),
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
@@ -205,83 +198,17 @@ class BaseMultiTaskNet(NeuralNet):
                 "valid_acc",
                 EpochScoring(mean_valid_accuracy, name="valid_acc", lower_is_better=False),
             ),
-            *self._recipe_callbacks(),
+            *recipe.recipe_callbacks(self),
             ("print_log", TaskPrintLog()),
         ]
-
-    #: What early stopping and the plateau schedule watch by default.
-    _default_monitor = "valid_loss"
-
-    def _monitor(self) -> tuple[str, bool]:
-        """The history key that early stopping and ``lr_schedule="plateau"``
-        watch, and whether lower is better (for a name with "loss" in it)."""
-        if self.train_split is None:
-            return "train_loss", True
-        name = self.early_stopping
-        if not isinstance(name, str):
-            name = self._default_monitor
-        return name, "loss" in name
-
-    def _check_recipe(self) -> None:
-        """Check the training-recipe parameters; called by ``fit``, since
-        skorch builds the callbacks already in ``set_params``."""
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(
-                f"lr_schedule must be one of {LR_SCHEDULES}; got {self.lr_schedule!r}."
-            )
-        patience = self.patience
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"patience must be a positive int; got {patience!r}.")
-        if not isinstance(self.early_stopping, (bool, str)):
-            raise ValueError(
-                "early_stopping must be True, False or the name of a score in the "
-                f"history such as 'valid_loss'; got {self.early_stopping!r}."
-            )
-
-    def _recipe_callbacks(self) -> list[tuple[str, Any]]:
-        """The callbacks behind ``lr_schedule`` and ``early_stopping``.
-
-        Both read the validation split; with ``train_split=None`` the schedule
-        watches the training loss and early stopping is off.
-        """
-        # skorch builds callbacks in set_params too, which must not raise:
-        # bad values are left to _check_recipe in fit
-        patience = self.patience if isinstance(self.patience, int) else 1
-        schedule = self.lr_schedule if isinstance(self.lr_schedule, str) else None
-        monitor, lower = self._monitor()
-        callbacks = []
-        if schedule == "plateau":
-            # decay well before early stopping would give up, so a stalled
-            # run gets a smaller step first
-            scheduler = LRScheduler(
-                policy="ReduceLROnPlateau",
-                monitor=monitor,
-                mode="min" if lower else "max",
-                factor=0.2,
-                patience=max(1, patience // 3),
-            )
-            callbacks.append(("lr_scheduler", scheduler))
-        elif schedule == "cosine":
-            epochs = self.max_epochs if isinstance(self.max_epochs, int) else 1
-            scheduler = LRScheduler(policy="CosineAnnealingLR", T_max=max(1, epochs))
-            callbacks.append(("lr_scheduler", scheduler))
-        if self.early_stopping is not False and self.train_split is not None:
-            stopper = BestEpochEarlyStopping(
-                monitor=monitor,
-                lower_is_better=lower,
-                patience=patience,
-                threshold=0.0,
-            )
-            callbacks.append(("early_stopping", stopper))
-        return callbacks
 
     # ----------------------------------------------------------------- build
 
     def initialize_module(self):
-        """Build the trunk from ``module``/``module__*`` and add one head per task.
+        """skorch hook: build the trunk from ``module``/``module__*`` and one head per task.
 
-        Overrides skorch's hook: the heads' sizes come from the classes found
-        by ``fit``, so the network can only be built once data was seen.
+        The heads' sizes come from the classes found by ``fit``, so the
+        network can only be built once data was seen.
         """
         if not hasattr(self, "target_encoder_"):
             raise NotInitializedError(
@@ -296,23 +223,19 @@ class BaseMultiTaskNet(NeuralNet):
             1 if reg else len(encoder.classes_[t])
             for t, reg in zip(self.tasks_, encoder.regression_, strict=True)
         ]
-        experts = {"mmoe": MMoE, "ple": PLE}
-        if self.architecture not in ("shared", *experts):
-            raise ValueError(
-                f"architecture must be 'shared', 'mmoe' or 'ple'; got {self.architecture!r}."
-            )
-        if self.architecture in experts:
+        kwargs = self.get_params_for("module")
+        if self.architecture in _EXPERTS:
             if self.module is not None:
                 raise ValueError(
                     f"architecture={self.architecture!r} builds its own experts from "
                     "hidden_units, dropout and activation; leave module=None and pass "
                     "expert options as module__n_experts=... and the like."
                 )
-            kwargs = {**self._mlp_kwargs(), **self.get_params_for("module")}
-            module = experts[self.architecture](self.n_features_in_, n_classes, **kwargs)
+            experts = _EXPERTS[self.architecture]
+            check_arguments(experts, "module", kwargs)
+            module = experts(self.n_features_in_, n_classes, **{**self._mlp_kwargs(), **kwargs})
             self.module_ = module.train()
             return self
-        kwargs = self.get_params_for("module")
         trunk = self.module
         if trunk is None:
             trunk = MLPTrunk
@@ -328,8 +251,10 @@ class BaseMultiTaskNet(NeuralNet):
             # it on the next fit): each fit starts from a copy of it
             trunk = copy.deepcopy(trunk)
         else:
+            check_arguments(trunk, "module", kwargs)
             trunk = self.initialized_instance(trunk, kwargs)
-        width = trunk_output_width(trunk, self.n_features_in_)
+        sample_shape = getattr(self, "input_shape_", (self.n_features_in_,))
+        width = trunk_output_width(trunk, sample_shape)
         # one mode for the whole tree, also for a trunk instance left in eval
         self.module_ = MultiTaskModule(trunk, width, n_classes).train()
         return self
@@ -337,23 +262,27 @@ class BaseMultiTaskNet(NeuralNet):
     def _mlp_kwargs(self) -> dict:
         """The estimator's parameters for skmtl's own MLPs: the default trunk
         and each expert (``module__*`` overrides them)."""
+        columns = self.embedded_columns_
         return {
             "hidden_units": self.hidden_units,
             "dropout": self.dropout,
             "activation": self.activation,
             "norm": self.norm,
-            "numeric_embedding": self.numeric_embedding,
-            "embedded_columns": self.embedded_columns_,
+            "numeric_embedding": None if columns is None else "periodic",
+            "embedded_columns": columns,
         }
 
     def initialize_criterion(self):
-        """Wrap the per-task ``criterion`` in :class:`~skmtl.losses.MultiTaskLoss`.
+        """skorch hook: the masked per-task loss ``criterion_`` and the ``weighting_``.
 
         The criterion is built with ``reduction="none"`` (and, where it has
-        one, ``ignore_index=-1``, the code of a missing label): skmtl averages
-        each task over its labelled rows itself. The task weights live in the
-        loss module, on the training device. A criterion instance is copied,
-        never changed.
+        one, ``ignore_index=-1``, the code of a missing label) inside
+        :class:`~skmtl.losses.MultiTaskLoss`, which averages each task over
+        its labelled rows and holds the static task weights. The
+        ``task_weighting`` strategy is a second criterion, ``weighting_``:
+        skorch moves it to the device, gives its parameters to the optimizer
+        and saves it with the net. A criterion or strategy instance is
+        copied, never changed.
         """
         kwargs = self.get_params_for("criterion")
         if kwargs.get("reduction", "none") != "none":
@@ -376,18 +305,18 @@ class BaseMultiTaskNet(NeuralNet):
             if "ignore_index" not in kwargs and accepts_argument(criterion_cls, "ignore_index"):
                 kwargs["ignore_index"] = MISSING
             per_task = self.initialized_instance(self.criterion, kwargs)
-        weighting = make_weighting(self.task_weighting, len(self.tasks_))
         self.criterion_ = MultiTaskLoss(
             per_task,
             self.task_weights_,
-            weighting,
             regression=self.target_encoder_.regression_,
             regression_loss=self.regression_loss,
         )
+        self.weighting_ = make_weighting(self.task_weighting, len(self.tasks_))
         return self
 
     def initialize_optimizer(self, triggered_directly=None):
-        """Build the optimizer as skorch does, fused where ``fused_optimizer`` says."""
+        """skorch hook: the optimizer as skorch builds it, plus ``weight_decay``
+        and ``fused=True`` where ``fused_optimizer`` says."""
         args, kwargs = self.get_params_for_optimizer("optimizer", self.get_all_learnable_params())
         if self.weight_decay and "weight_decay" not in kwargs:
             if not accepts_argument(self.optimizer, "weight_decay"):
@@ -402,10 +331,6 @@ class BaseMultiTaskNet(NeuralNet):
         return self
 
     def _use_fused(self, kwargs: dict) -> bool:
-        if self.fused_optimizer not in ("auto", True, False):
-            raise ValueError(
-                f"fused_optimizer must be 'auto', True or False; got {self.fused_optimizer!r}."
-            )
         if not self.fused_optimizer or "fused" in kwargs or "foreach" in kwargs:
             return False
         if self.fused_optimizer == "auto" and torch.device(self.device).type != "cuda":
@@ -415,17 +340,7 @@ class BaseMultiTaskNet(NeuralNet):
         except (TypeError, ValueError):
             return False
 
-    def _set_training(self, training=True):
-        # skorch sets the mode of every submodule before every batch; walking
-        # the module tree costs about 5% of a small MLP's step on the CPU, so
-        # per batch only the top module's mode is compared. run_single_epoch
-        # sets the whole tree once per epoch and phase.
-        for name in self._modules + self._criteria:
-            module = getattr(self, name + "_")
-            if isinstance(module, torch.nn.Module) and module.training != training:
-                module.train(training)
-
-    # ------------------------------------------------------------------ loss
+    # ------------------------------------------------------- loss and steps
 
     def get_task_losses(self, y_pred, y_true) -> torch.Tensor:
         """Each task's mean loss over the rows of the batch labelled for it.
@@ -445,19 +360,26 @@ class BaseMultiTaskNet(NeuralNet):
         return self.criterion_.task_losses(y_pred, to_tensor(y_true, device=self.device))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Weighted sum over tasks of :meth:`get_task_losses` (skorch hook)."""
-        return self.criterion_(y_pred, to_tensor(y_true, device=self.device))
+        """skorch hook: the objective that training back-propagates.
+
+        In training, the ``task_weighting`` combination of the weighted task
+        losses (their plain sum for a gradient strategy, which combines the
+        task gradients instead); otherwise the sum of the weighted task
+        losses. A subclass may add terms, e.g. a penalty: training follows.
+        """
+        losses = self.criterion_(y_pred, to_tensor(y_true, device=self.device))
+        weighting = self.weighting_
+        if training and not weighting.per_task_gradients:
+            present = self.criterion_.present() if weighting.uses_presence else None
+            return weighting.combine(losses, present)
+        return losses.sum()
 
     def infer(self, x, **fit_params):
-        """skorch's forward step, under bf16 autocast where ``mixed_precision`` says."""
+        """skorch hook: the forward pass, under bf16 autocast where ``mixed_precision`` says."""
         with self._autocast():
             return super().infer(x, **fit_params)
 
     def _autocast(self) -> AbstractContextManager:
-        if self.mixed_precision not in ("auto", True, False):
-            raise ValueError(
-                f"mixed_precision must be 'auto', True or False; got {self.mixed_precision!r}."
-            )
         device_type = torch.device(self.device).type
         enabled = bool(self.mixed_precision)
         if self.mixed_precision == "auto":
@@ -466,149 +388,37 @@ class BaseMultiTaskNet(NeuralNet):
             return contextlib.nullcontext()
         return torch.autocast(device_type, dtype=torch.bfloat16)
 
-    # --------------------------------------------------------------- steps
-
-    def _affinity_due(self) -> bool:
-        if not self.affinity_every or len(self.tasks_) < 2:
-            return False
-        self.criterion_.steps += 1
-        return (self.criterion_.steps - 1) % self.affinity_every == 0
-
     def train_step_single(self, batch, **fit_params):
-        """skorch hook: one forward and backward, as ``task_weighting`` says.
-
-        A one-backward strategy back-propagates its combination of the task
-        losses. A gradient strategy (and, every ``affinity_every`` steps, any
-        strategy) splits the network at the shared representation ``h``: it
-        takes each task's gradient on ``h`` with one head-sized backward per
-        task, combines them, and sends the result through the trunk in a
-        single backward. The returned loss is the sum of the weighted task
-        losses, comparable across strategies.
-        """
-        self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        y_true = to_tensor(yi, device=self.device)
-        weighting = self.criterion_.weighting
-        affinity_due = self._affinity_due()
-        if not (weighting.per_task_gradients or affinity_due):
-            y_pred = self.infer(Xi, **fit_params)
-            if weighting.uses_presence:
-                losses, present = self.criterion_.weighted_losses(
-                    y_pred, y_true, track="train", return_present=True
-                )
-            else:  # the hot path of "equal": two fewer ops a step
-                losses, present = (
-                    self.criterion_.weighted_losses(y_pred, y_true, track="train"),
-                    None,
-                )
-            weighting.combine(losses, present).backward()
-            return {"loss": losses.detach().sum(), "y_pred": y_pred}
-
-        X = to_tensor(Xi, device=self.device)
-        with self._autocast():
-            shared = self.module_.forward_shared(X, **fit_params)
-            cut = shared.detach().requires_grad_()
-            y_pred = self.module_.forward_tasks(cut, X)
-        losses, present = self.criterion_.weighted_losses(
-            y_pred, y_true, track="train", return_present=True
-        )
-        grads = torch.stack(
-            [torch.autograd.grad(loss, cut, retain_graph=True)[0].flatten() for loss in losses]
-        ).float()
-        if affinity_due:
-            self.criterion_.track_affinity(grads, present)
-        if weighting.per_task_gradients:
-            shared_grad, head_weights = weighting.combine_gradients(losses, grads, present)
-            (head_weights.detach() * losses).sum().backward()
-            shared.backward(shared_grad.view_as(shared).to(shared.dtype))
-        else:
-            weighting.combine(losses, present).backward()  # heads, and the gradient on the cut
-            shared.backward(cut.grad)
-        return {"loss": losses.detach().sum(), "y_pred": y_pred}
+        """skorch hook: one forward and backward, as ``task_weighting`` says
+        (see :func:`skmtl.training.train_step`)."""
+        custom_loss = type(self).get_loss is not BaseMultiTaskNet.get_loss
+        return train_step(self, batch, custom_loss=custom_loss, **fit_params)
 
     def validation_step(self, batch, **fit_params):
-        """skorch hook: the loss of a validation batch, also counted per task."""
-        self._set_training(False)
+        """skorch hook: the loss of a validation batch, with per-task sums for the history."""
+        set_mode(self, False)
         Xi, yi = unpack_data(batch)
-        y_true = to_tensor(yi, device=self.device)
         with torch.no_grad():
             y_pred = self.infer(Xi, **fit_params)
-            loss = self.criterion_.weighted_losses(y_pred, y_true, track="valid").sum()
-            self.criterion_.track_correct(y_pred, y_true)
-        return {"loss": loss, "y_pred": y_pred}
-
-    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        self.criterion_.pop_epoch()  # drop anything counted outside the epoch
-
-    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        """Record per-task losses, validation accuracies and weights in the history.
-
-        Runs before the callbacks' ``on_epoch_end``, so ``EarlyStopping`` and
-        friends can monitor ``valid_loss_<task>`` or ``valid_acc_<task>``.
-        """
-        super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
-        stats = self.criterion_.pop_epoch()
-        weighting = self.criterion_.weighting
-        weights = (self.criterion_.weights.cpu() * weighting.epoch_weights().cpu()).tolist()
-        has_valid = bool(stats["valid_count"].sum() > 0)
-        regression = self.target_encoder_.regression_
-        for t, task in enumerate(self.tasks_):
-            self.history.record(f"train_loss_{task}", float(stats["train_loss"][t]))
-            if has_valid:
-                self.history.record(f"valid_loss_{task}", float(stats["valid_loss"][t]))
-                if regression[t]:
-                    self.history.record(f"valid_r2_{task}", float(stats["valid_r2"][t]))
-                else:
-                    self.history.record(f"valid_acc_{task}", float(stats["valid_acc"][t]))
-            self.history.record(f"weight_{task}", weights[t])
-        if has_valid and any(regression):
-            r2 = [float(stats["valid_r2"][t]) for t, reg in enumerate(regression) if reg]
-            r2 = [v for v in r2 if not np.isnan(v)]
-            self.history.record("valid_r2", float(np.mean(r2)) if r2 else float("nan"))
-        if bool(stats["train_count"].sum() > 0):
-            device = self.criterion_.weights.device
-            weighting.end_epoch(
-                stats["train_loss"].to(device), (stats["train_count"] > 0).to(device)
-            )
-
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        super().on_train_end(net, X=X, y=y, **kwargs)
-        steps = self.criterion_.affinity_steps.cpu().numpy()
-        total = self.criterion_.affinity_sum.cpu().numpy()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(steps > 0, total / np.maximum(steps, 1), np.nan)
-        self.task_affinity_ = pd.DataFrame(mean, index=self.tasks_, columns=self.tasks_)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=False)
+        crit = self.criterion_
+        return {
+            "loss": loss,
+            "y_pred": y_pred,
+            "task_sums": crit.last_sums,
+            "task_counts": crit.last_counts,
+        }
 
     # ------------------------------------------------------------ data path
 
-    _DATALOADER_ONLY = {"collate_fn", "sampler", "batch_sampler", "generator", "worker_init_fn"}
-
-    def _use_tensor_data(self, X) -> bool:
-        if self.data_on_device not in ("auto", True, False):
-            raise ValueError(
-                f"data_on_device must be 'auto', True or False; got {self.data_on_device!r}."
-            )
-        if not self.data_on_device or not isinstance(X, np.ndarray) or X.dtype == object:
-            return False
-        if self.dataset is not Dataset or self.get_params_for("dataset"):
-            return False
-        for name in ("iterator_train", "iterator_valid"):
-            if getattr(self, name) is not DataLoader:
-                return False
-            if self._DATALOADER_ONLY & set(self.get_params_for(name)):
-                return False
-        device = torch.device(self.device)
-        if self.data_on_device == "auto" and device.type == "cuda":
-            free, _ = torch.cuda.mem_get_info(device)
-            return X.nbytes < free // 2
-        return True
-
     def get_dataset(self, X, y=None):
-        """skorch hook: array input becomes a :class:`~skmtl.tensor_data.TensorData`.
+        """skorch hook: arrays become device tensors (the fast data path).
 
-        ``X`` (as float32) and ``y`` are copied to the training device once;
-        anything else goes to skorch's ``Dataset`` as usual.
+        Every array reaching the network passes the fitted ``feature_scaler_``
+        here (fit, predict and ``forward`` alike). Dense ``X`` (as float32)
+        and ``y`` are copied to the training device once; sparse ``X`` stays
+        sparse on the host and is densified a batch at a time; anything else
+        goes to skorch's ``Dataset`` as usual.
         """
         if hasattr(self, "n_features_in_") and (
             isinstance(X, pd.DataFrame)
@@ -616,28 +426,31 @@ class BaseMultiTaskNet(NeuralNet):
             or (isinstance(X, np.ndarray) and X.dtype != np.float32)
         ):
             X = check_features(self, X, reset=False)  # e.g. net.forward(X_float64)
-        if isinstance(X, np.ndarray) and getattr(self, "feature_scaler_", None) is not None:
-            # every array reaches the network through here: fit, predict, forward
-            X = scale_features(self.feature_scaler_, X)
-        if not self._use_tensor_data(X):
+        if getattr(self, "feature_scaler_", None) is not None and (
+            isinstance(X, np.ndarray) or sp.issparse(X)
+        ):
+            X = recipe.scale_features(self.feature_scaler_, X)
+        if isinstance(y, EncodedTargets):
+            y = np.asarray(y)  # torch's collate knows plain arrays only
+        if not uses_fast_path(self, X):
             return super().get_dataset(X, y)
-        dtype = torch.float32 if X.dtype.kind in "fiub" else None
-        X_t = torch.as_tensor(X, dtype=dtype, device=self.device)
-        y_t = None if y is None else torch.as_tensor(np.asarray(y), device=self.device)
-        return TensorData(X_t, y_t)
+        return make_tensor_data(X, y, self.device)
 
     def get_iterator(self, dataset, training=False):
-        """skorch hook: batch a :class:`TensorData` by slicing a permutation.
+        """skorch hook: batch a :class:`~skmtl.tensor_data.TensorData` by slicing a permutation.
 
-        Honours ``batch_size``, ``iterator_train__shuffle``,
-        ``iterator_*__batch_size`` and ``iterator_*__drop_last``; other data
-        goes through skorch's ``DataLoader``.
+        Honours ``batch_size`` (``"auto"`` resolved from the training set's
+        size), ``iterator_train__shuffle``, ``iterator_*__batch_size`` and
+        ``iterator_*__drop_last``; other data goes through skorch's
+        ``DataLoader``.
         """
         view = tensor_view(dataset)
         kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
         batch_size = kwargs.get("batch_size", self.batch_size)
         if batch_size == "auto":
-            batch_size = auto_batch_size(len(dataset)) if training else self.predict_batch_size
+            batch_size = (
+                recipe.auto_batch_size(len(dataset)) if training else self.predict_batch_size
+            )
         if view is None:
             if self.batch_size != "auto":
                 return super().get_iterator(dataset, training=training)
@@ -645,66 +458,37 @@ class BaseMultiTaskNet(NeuralNet):
             iterator = self.iterator_train if training else self.iterator_valid
             batch_size = len(dataset) if batch_size == -1 else batch_size
             return iterator(dataset, **{**kwargs, "batch_size": batch_size})
+        norms = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
+        batch_norm = any(isinstance(m, norms) for m in self.module_.modules())
         return TensorBatches(
             *view,
-            batch_size=batch_size,
+            batch_size=batch_size if training else eval_batch_size(view[0], batch_size),
             shuffle=bool(kwargs.get("shuffle", False)),
             drop_last=bool(kwargs.get("drop_last", False)),
             # batch norm cannot train on a batch of one row: fold it into the last
-            min_last=2 if training and self._has_batch_norm() else 1,
+            min_last=2 if training and batch_norm else 1,
         )
 
-    def _has_batch_norm(self) -> bool:
-        norms = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
-        return any(isinstance(m, norms) for m in self.module_.modules())
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """skorch hook: also encode a validation set given with its own labels.
 
-    def _defer_loss_readback(self) -> bool:
-        """Whether batch losses stay on the device until the epoch ends (GPUs)."""
-        return torch.device(self.device).type != "cpu"
-
-    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        """skorch's epoch loop; on a GPU it reads the batch losses back once.
-
-        skorch calls ``loss.item()`` after every batch, which on a GPU waits
-        for the device. On the fast path with a CUDA device each batch's loss
-        stays on the device, sits in the history as a 0-d tensor during the
-        epoch, and all of them are copied back together, before
-        ``on_epoch_end`` (or on an interrupt). On the CPU, where ``item()``
-        costs nothing, the history holds floats at once, exactly as skorch's.
-        Callbacks see the same calls as on skorch's path.
+        With ``train_split=skorch.helper.predefined_split(Dataset(X_valid,
+        Y_valid))``, ``X_valid`` is checked and ``Y_valid`` (any kind ``fit``
+        takes) is encoded like the training data.
         """
-        for name in self._modules + self._criteria:
-            module = getattr(self, name + "_", None)
-            if isinstance(module, torch.nn.Module):
-                module.train(training)
-        if not isinstance(iterator, TensorBatches):
-            return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
-        deferred = self._defer_loss_readback()
-        batches = self.history[-1]["batches"]
-        first, losses = len(batches), []
-        try:
-            for batch in iterator:
-                self.notify("on_batch_begin", batch=batch, training=training)
-                step = step_fn(batch, **fit_params)
-                loss = step["loss"].detach()
-                losses.append(loss)
-                self.history.record_batch(prefix + "_loss", loss if deferred else loss.item())
-                self.history.record_batch(prefix + "_batch_size", len(batch[0]))
-                self.notify("on_batch_end", batch=batch, training=training, **step)
-        finally:
-            if deferred and losses:
-                values = torch.stack(losses).tolist()
-                for entry, value in zip(batches[first:], values, strict=False):
-                    entry[prefix + "_loss"] = value
-        self.history.record(prefix + "_batch_count", len(losses))
+        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        if type(dataset_valid) is Dataset and dataset_valid.y is not None:
+            X_valid = check_features(self, dataset_valid.X, reset=False)
+            codes = self.target_encoder_.transform(dataset_valid.y)
+            check_n_rows(X_valid, codes)
+            dataset_valid = self.get_dataset(X_valid, codes)
+        return dataset_train, dataset_valid
 
     # ------------------------------------------------------------------- fit
 
     def _check_task_weights(self) -> np.ndarray:
         weights = dict.fromkeys(self.tasks_, 1.0)
         given = self.task_weights or {}
-        if not isinstance(given, Mapping):
-            raise ValueError(f"task_weights must be a dict {{task: weight}}; got {given!r}.")
         unknown = [t for t in given if t not in weights]
         if unknown:
             raise ValueError(
@@ -719,102 +503,93 @@ class BaseMultiTaskNet(NeuralNet):
             )
         return values
 
-    def _check_fit_data(self, X, Y, *, reset: bool, classes=None):
-        if Y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is "
-                "None. Pass Y as a dict of tasks, a DataFrame, or a 1-D or 2-D array."
-            )
-        X = check_features(self, X, reset=reset)
-        if reset:
-            encoder = TaskEncoder(
-                task_names=self.task_names,
-                classes=self.classes if classes is None else classes,
-                task_types=self.task_types,
-                default_type=self._default_task_type,
-            )
-            codes = encoder.fit_transform(Y)
-            check_n_rows(X, codes)
-            scaler = make_feature_scaler(self.feature_scaling, len(X), self.random_state)
-            self.feature_scaler_ = None if scaler is None else scaler.fit(X)
-            self.embedded_columns_ = None
-            if self.numeric_embedding is not None:
-                # 0/1 columns (one-hot, flags) gain nothing from an embedding
-                two_valued = ((X == X.min(axis=0)) | (X == X.max(axis=0))).all(axis=0)
-                self.embedded_columns_ = np.flatnonzero(~two_valued).tolist()
-            self.target_encoder_ = encoder
-            self.tasks_ = list(encoder.tasks_)
-            self.__dict__.pop("classes_", None)
-            if encoder.classes_:  # only a model with classification tasks has classes_
-                one_task = encoder.kind_ == "1d"
-                self.classes_ = (
-                    encoder.classes_[self.tasks_[0]] if one_task else dict(encoder.classes_)
-                )
-        else:
-            codes = self.target_encoder_.transform(Y)
-            check_n_rows(X, codes)
-        self.task_weights_ = self._check_task_weights()
-        labelled = _labelled(codes).any(axis=1)
-        if not labelled.all():
-            if not labelled.any():
-                raise ValueError("Y has no labels at all; every row misses every task.")
-            warnings.warn(
-                f"Dropped {int((~labelled).sum())} row(s) of Y that have no label for any task.",
-                UserWarning,
-                stacklevel=4,  # the caller of fit or partial_fit
-            )
-            X, codes = X[labelled], codes[labelled]
-        return X, codes
+    def _fit_targets(self, X, Y, classes) -> np.ndarray:
+        """Encode ``Y`` anew and choose the recipe for ``X``: the fitted attributes."""
+        encoder = TaskEncoder(
+            task_names=self.task_names,
+            classes=self.classes if classes is None else classes,
+            task_types=self.task_types,
+            default_type=self._default_task_type,
+        )
+        codes = encoder.fit_transform(Y)
+        check_n_rows(X, codes)
+        scaling = recipe.resolve_feature_scaling(self.feature_scaling, X)
+        scaler = recipe.make_feature_scaler(scaling, X.shape[0], self.random_state)
+        self.feature_scaler_ = None if scaler is None else scaler.fit(X)
+        own_mlp = self.module is None or self.architecture in _EXPERTS
+        self.embedded_columns_ = recipe.embedded_columns(self.numeric_embedding, X, own_mlp=own_mlp)
+        self.target_encoder_ = encoder
+        self.tasks_ = list(encoder.tasks_)
+        self.__dict__.pop("classes_", None)
+        if encoder.classes_:  # only a model with classification tasks has classes_
+            one_task = encoder.kind_ == "1d"
+            self.classes_ = encoder.classes_[self.tasks_[0]] if one_task else dict(encoder.classes_)
+        return codes
 
-    def _sync_task_weights(self) -> None:
-        # a warm fit keeps its loss module; give it this fit's task_weights
-        self.criterion_.weights.copy_(torch.as_tensor(self.task_weights_))
-
-    def _forget_fit(self) -> None:
-        """After a failed (re)fit, be unfitted rather than half updated."""
-        self.initialized_ = False
-        for attr in (
-            "module_",
-            "criterion_",
-            "optimizer_",
-            "target_encoder_",
-            "tasks_",
-            "classes_",
-            "task_weights_",
-            "feature_scaler_",
-            "embedded_columns_",
-        ):
-            self.__dict__.pop(attr, None)
-
-    def _train(self, X, y, *, reset: bool, classes=None, **fit_params):
+    def _prepare(self, X, Y, *, reset: bool, classes=None, **fit_params):
+        """Check the parameters and data, encode ``Y``; drop rows without labels."""
         if "sample_weight" in fit_params:
             raise ValueError(
                 f"{type(self).__name__}.fit does not take sample_weight; weigh whole "
                 "tasks with task_weights={task: weight}, or resample the rows."
             )
+        if Y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is "
+                "None. Pass Y as a dict of tasks, a DataFrame, or a 1-D or 2-D array."
+            )
+        check_parameters(self)
+        X = check_features(self, X, reset=reset)
+        if reset:
+            codes = self._fit_targets(X, Y, classes)
+        else:
+            codes = self.target_encoder_.transform(Y)
+            check_n_rows(X, codes)
+        self.task_weights_ = self._check_task_weights()
+        if not reset:  # a warm fit keeps its loss module; give it this fit's task_weights
+            self.criterion_.weights.copy_(torch.as_tensor(self.task_weights_))
+        rows = labelled(codes).any(axis=1)
+        if not rows.all():
+            if not rows.any():
+                raise ValueError("Y has no labels at all; every row misses every task.")
+            warnings.warn(
+                f"Dropped {int((~rows).sum())} row(s) of Y that have no label for any task.",
+                UserWarning,
+                stacklevel=4,  # the caller of fit or partial_fit
+            )
+            X, codes = X[rows], codes[rows]
+        return X, encoded(codes)
+
+    def _forget_fit(self) -> None:
+        """After a failed fit, be unfitted rather than half updated."""
+        self.initialized_ = False
+        for attr in (
+            *("module_", "criterion_", "weighting_", "optimizer_", "target_encoder_"),
+            *("tasks_", "classes_", "task_weights_", "feature_scaler_", "embedded_columns_"),
+            "input_shape_",
+        ):
+            self.__dict__.pop(attr, None)
+
+    def _train(self, entry, X, y, *, reset: bool, classes=None, **fit_params):
         with seeded_torch(self.random_state, offset=0 if reset else len(self.history)):
             try:
-                X, codes = self._check_fit_data(X, y, reset=reset, classes=classes)
-                self._check_recipe()
-                if reset:
-                    self.initialize()
-                else:
-                    self._sync_task_weights()
+                X, codes = self._prepare(X, y, reset=reset, classes=classes, **fit_params)
+                return entry(X, codes, **fit_params)
             except BaseException:
                 if reset:
                     self._forget_fit()
                 raise
-            # skorch's NeuralNet.fit is initialize + partial_fit; calling its
-            # partial_fit keeps our partial_fit from encoding Y a second time
-            return NeuralNet.partial_fit(self, X, codes, **fit_params)
 
     def fit(self, X, y, **fit_params):
         """Build the network from the data and train it.
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n_samples, n_features)
-            Numeric features (encode categorical columns first).
+        X : array-like, sparse matrix or N-D array of shape (n_samples, ...)
+            Numeric features (encode categorical columns first): a 2-D
+            table, a sparse matrix (kept sparse), or, with a custom
+            ``module``, images ``(n, C, H, W)``, sequences ``(n, T, F)`` or
+            any other sample shape.
         y : dict, DataFrame, or array-like of shape (n_samples,) or (n_samples, n_tasks)
             The targets ``Y``: labels per task; NaN, None or pd.NA mark a
             missing label. Rows with no label at all are dropped with a warning.
@@ -827,7 +602,8 @@ class BaseMultiTaskNet(NeuralNet):
         self
         """
         reset = not (self.warm_start and self.initialized_)
-        return self._train(X, y, reset=reset, _routing_method="fit", **fit_params)
+        # skorch's fit: initialize (unless warm), then partial_fit with the codes
+        return self._train(super().fit, X, y, reset=reset, **fit_params)
 
     def partial_fit(self, X, y, classes=None, **fit_params):
         """Train for ``max_epochs`` more epochs, building the network on the first call.
@@ -846,22 +622,10 @@ class BaseMultiTaskNet(NeuralNet):
         -------
         self
         """
-        return self._train(X, y, reset=not self.initialized_, classes=classes, **fit_params)
-
-    def get_split_datasets(self, X, y=None, **fit_params):
-        """skorch hook: also encode a validation set given with its own labels.
-
-        With ``train_split=skorch.helper.predefined_split(Dataset(X_valid,
-        Y_valid))``, ``X_valid`` is checked and ``Y_valid`` (any kind ``fit``
-        takes) is encoded like the training data.
-        """
-        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
-        if type(dataset_valid) is Dataset and dataset_valid.y is not None:
-            X_valid = check_features(self, dataset_valid.X, reset=False)
-            codes = self.target_encoder_.transform(dataset_valid.y)
-            check_n_rows(X_valid, codes)
-            dataset_valid = self.get_dataset(X_valid, codes)
-        return dataset_train, dataset_valid
+        if isinstance(y, EncodedTargets):  # from fit, through skorch's NeuralNet.fit
+            return super().partial_fit(X, y, **fit_params)
+        reset = not self.initialized_
+        return self._train(super().partial_fit, X, y, reset=reset, classes=classes, **fit_params)
 
     # --------------------------------------------------------------- predict
 
@@ -884,27 +648,19 @@ class BaseMultiTaskNet(NeuralNet):
         return torch.stack(columns, dim=1).cpu().numpy()
 
     def _forward_logits(self, X) -> list[torch.Tensor]:
-        """Per-task logits of validated ``X``, left on the device.
-
-        On the fast path ``X`` goes to the device once and through the module
-        in batches of ``predict_batch_size``.
-        """
+        """Per-task logits of validated ``X``, left on the device; on the fast
+        path in batches of ``predict_batch_size`` (fewer rows for sparse X)."""
         dataset = self.get_dataset(X)
         view = tensor_view(dataset)
         if view is None:
             return self._per_task(self.forward_iter(dataset, device=self.device))
-        size = self.predict_batch_size
-        if isinstance(size, bool) or not isinstance(size, int) or (size < 1 and size != -1):
-            raise ValueError(f"predict_batch_size must be a positive int or -1; got {size!r}.")
+        size = eval_batch_size(view[0], self.predict_batch_size)
         batches = TensorBatches(*view, batch_size=size)
         return self._per_task(self.evaluation_step(batch) for batch in batches)
 
-    def _predict_codes(self, X) -> np.ndarray:
-        """Class codes ``(n_samples, n_tasks)`` of already validated ``X``."""
-        return self._codes(self._forward_logits(X))
-
-    def _checked(self, X) -> np.ndarray:
+    def _checked(self, X):
         check_is_fitted(self)
+        check_parameters(self, ["predict_batch_size"])  # may be set after fit
         return check_features(self, X, reset=False)
 
     def predict(self, X) -> Any:
@@ -912,7 +668,7 @@ class BaseMultiTaskNet(NeuralNet):
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n_samples, n_features)
+        X : array-like, sparse matrix or N-D array of shape (n_samples, ...)
 
         Returns
         -------
@@ -923,7 +679,7 @@ class BaseMultiTaskNet(NeuralNet):
             array. Labels are the original labels.
         """
         index = X.index if isinstance(X, pd.DataFrame) else None
-        codes = self._predict_codes(self._checked(X))
+        codes = self._codes(self._forward_logits(self._checked(X)))
         return self.target_encoder_.decode(codes, index=index)
 
     def score_tasks(self, X, y, sample_weight=None) -> dict[Hashable, float]:
@@ -932,7 +688,7 @@ class BaseMultiTaskNet(NeuralNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like, sparse matrix or N-D array of shape (n_samples, ...)
         y : dict, DataFrame or array-like
             Targets of any kind accepted by ``fit``; a dict or DataFrame may hold a subset
             of the fitted tasks. A label the model never saw counts as wrong.
@@ -949,40 +705,15 @@ class BaseMultiTaskNet(NeuralNet):
         check_n_rows(X, codes)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
-        cols = [self.tasks_.index(t) for t in tasks]
-        predicted = self._predict_codes(X)
-        scores = {}
-        for task, j in zip(tasks, cols, strict=True):
-            labelled = _labelled(codes[:, j])
-            if self.target_encoder_.types_[task] == "regression":
-                weight = None if sample_weight is None else sample_weight[labelled]
-                scores[task] = (
-                    float(
-                        r2_score(codes[labelled, j], predicted[labelled, j], sample_weight=weight)
-                    )
-                    if labelled.sum() > 1
-                    else float("nan")
-                )
-                continue
-            true = np.where(labelled, codes[:, j], MISSING).astype(np.int64)
-            if labelled.any() and (true[labelled] == UNKNOWN).all():
-                warnings.warn(
-                    f"None of the labels of task {task!r} in Y is among its classes "
-                    f"{self.target_encoder_.classes_[task].tolist()}; check the labels' "
-                    "type (e.g. '1' against 1).",
-                    UserWarning,
-                    stacklevel=2,
-                )
-            pred = predicted[:, j].astype(np.int64)
-            scores[task] = float(task_accuracies(true, pred, sample_weight)[0])
-        return scores
+        predicted = self._codes(self._forward_logits(X))
+        return score_codes(self.target_encoder_, tasks, codes, predicted, sample_weight)
 
     def score(self, X, y, sample_weight=None) -> float:
         """Mean over the tasks in ``Y`` of :meth:`score_tasks`.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like, sparse matrix or N-D array of shape (n_samples, ...)
         y : dict, DataFrame or array-like
         sample_weight : array-like of shape (n_samples,), optional
 

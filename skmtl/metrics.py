@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Hashable
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.metrics import get_scorer, make_scorer
+from sklearn.metrics import get_scorer, make_scorer, r2_score
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 from skorch.utils import to_numpy
 
-from .targets import MISSING
+from .targets import MISSING, UNKNOWN
+
+
+def labelled(codes: np.ndarray) -> np.ndarray:
+    """Where encoded targets hold a label: not MISSING (int codes), not NaN (floats)."""
+    return ~np.isnan(codes) if codes.dtype.kind == "f" else codes != MISSING
 
 
 def task_accuracies(
@@ -59,6 +65,36 @@ def mean_valid_accuracy(net, X, y) -> float:
         y = np.where(np.isnan(y), MISSING, y).astype(np.int64)
         codes = codes.astype(np.int64)
     return float(np.nanmean(task_accuracies(y, codes)))
+
+
+def score_codes(encoder, tasks, codes, predicted, sample_weight=None) -> dict:
+    """Each task's score from encoded targets and predictions: accuracy on
+    the labelled rows of a classification task, R^2 for a regression task
+    (NaN with fewer than two labels)."""
+    scores = {}
+    for j, task in enumerate(tasks):
+        col = list(encoder.tasks_).index(task)
+        has = labelled(codes[:, j])
+        if encoder.types_[task] == "regression":
+            weight = None if sample_weight is None else sample_weight[has]
+            scores[task] = (
+                float(r2_score(codes[has, j], predicted[has, col], sample_weight=weight))
+                if has.sum() > 1
+                else float("nan")
+            )
+            continue
+        true = np.where(has, codes[:, j], MISSING).astype(np.int64)
+        if has.any() and (true[has] == UNKNOWN).all():
+            warnings.warn(
+                f"None of the labels of task {task!r} in Y is among its classes "
+                f"{encoder.classes_[task].tolist()}; check the labels' type (e.g. '1' "
+                "against 1).",
+                UserWarning,
+                stacklevel=3,
+            )
+        pred = predicted[:, col].astype(np.int64)
+        scores[task] = float(task_accuracies(true, pred, sample_weight)[0])
+    return scores
 
 
 def _final_step(estimator):

@@ -10,7 +10,7 @@ from numbers import Integral
 import torch
 from torch import nn
 
-_ACTIVATIONS = {
+ACTIVATIONS = {
     "relu": nn.ReLU,
     "gelu": nn.GELU,
     "silu": nn.SiLU,
@@ -26,11 +26,11 @@ def _activation(activation: str | type[nn.Module] | nn.Module) -> nn.Module:
         return copy.deepcopy(activation)
     if isinstance(activation, str):
         try:
-            return _ACTIVATIONS[activation]()
+            return ACTIVATIONS[activation]()
         except KeyError:
             raise ValueError(
                 f"Unknown activation {activation!r}; use one of "
-                f"{sorted(_ACTIVATIONS)} or a torch.nn.Module class."
+                f"{sorted(ACTIVATIONS)} or a torch.nn.Module class."
             ) from None
     return activation()
 
@@ -205,11 +205,11 @@ def accepts_argument(module_cls: type, name: str) -> bool:
     return name in params
 
 
-def trunk_output_width(trunk: nn.Module, n_features: int) -> int:
+def trunk_output_width(trunk: nn.Module, sample_shape: Sequence[int]) -> int:
     """Width of ``trunk``'s output, read from ``out_features`` or a dry run.
 
-    The dry run feeds two rows of zeros in eval mode without gradients, so it
-    touches neither the random state nor any running statistics.
+    The dry run feeds two samples of zeros of shape ``sample_shape`` in eval
+    mode without gradients, so it touches neither the random state nor any running statistics.
     """
     width = getattr(trunk, "out_features", None)
     if isinstance(width, int):
@@ -218,7 +218,7 @@ def trunk_output_width(trunk: nn.Module, n_features: int) -> int:
     trunk.eval()
     try:
         with torch.no_grad():
-            out = trunk(torch.zeros(2, n_features))
+            out = trunk(torch.zeros(2, *sample_shape))
     finally:
         trunk.train(was_training)
     if not isinstance(out, torch.Tensor) or out.ndim != 2:

@@ -76,7 +76,7 @@ class MultiTaskRegressor(RegressorMixin, BaseMultiTaskNet):
             "with task_types={task: 'regression'}."
         )
 
-    @property
-    def _default_callbacks(self):
-        # no valid_acc column: validation is scored by R^2 (valid_r2, per epoch)
-        return [(name, cb) for name, cb in super()._default_callbacks if name != "valid_acc"]
+    def get_default_callbacks(self):
+        """skorch hook: no ``valid_acc`` column; validation is scored by R^2
+        (``valid_r2``, per epoch)."""
+        return [(name, cb) for name, cb in super().get_default_callbacks() if name != "valid_acc"]

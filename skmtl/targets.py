@@ -446,3 +446,16 @@ class TaskEncoder:
             return probas[0]
         tasks = [t for t in self.tasks_ if self.types_[t] == "classification"]
         return dict(zip(tasks, probas, strict=True))
+
+
+class EncodedTargets(np.ndarray):
+    """Class codes that ``fit`` already made from ``Y``.
+
+    skorch's ``NeuralNet.fit`` trains through ``partial_fit``; the estimators'
+    ``partial_fit`` encodes raw ``Y`` but passes these on unchanged.
+    """
+
+
+def encoded(codes: np.ndarray) -> EncodedTargets:
+    """``codes`` marked as already encoded (a view, no copy)."""
+    return codes.view(EncodedTargets)

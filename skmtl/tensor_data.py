@@ -5,7 +5,12 @@ collate the rows again, then copy every batch to the device. For data that
 is already an in-memory array, :class:`TensorData` holds ``X`` and ``y`` as
 tensors on the training device and :class:`TensorBatches` draws each batch
 by indexing with a slice of one ``torch.randperm`` per epoch: no per-row
-Python, no collate, no per-batch host-to-device copy.
+Python, no collate, no per-batch host-to-device copy. ``X`` may have any
+number of dimensions (tables, images, sequences).
+
+Sparse ``X`` stays a scipy CSR matrix in host memory (:class:`SparseData`):
+each batch's rows are densified on their own and copied to the device, so
+the whole matrix is never dense.
 """
 
 from __future__ import annotations
@@ -13,8 +18,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+import scipy.sparse as sp
 import torch
-from torch.utils.data import Dataset, Subset
+from skorch.dataset import Dataset as SkorchDataset
+from torch.utils.data import DataLoader, Dataset, Subset
+
+#: The most float32 values a dense batch of sparse ``X`` may hold (64 MB).
+SPARSE_BATCH_VALUES = 2**24
+
+# DataLoader options that only skorch's own data path can honour
+_DATALOADER_ONLY = {"collate_fn", "sampler", "batch_sampler", "generator", "worker_init_fn"}
 
 
 class TensorData(Dataset):
@@ -30,12 +43,45 @@ class TensorData(Dataset):
         self.X = X
         self.y = y
 
+    @property
+    def device(self) -> torch.device:
+        return self.X.device
+
     def __len__(self) -> int:
         return len(self.X)
 
+    def take(self, rows) -> torch.Tensor:
+        """The rows ``rows`` (a slice or an index tensor) of ``X``."""
+        return self.X[rows]
+
     def __getitem__(self, i):
         # skorch's convention for a dataset without targets
-        return self.X[i], (self.y[i] if self.y is not None else torch.zeros(1))
+        return self.take(i), (self.y[i] if self.y is not None else torch.zeros(1))
+
+
+class SparseData(TensorData):
+    """Sparse ``X`` kept as CSR on the host; rows are densified per batch.
+
+    ``y`` is a tensor on ``device``, where each dense batch of ``X`` goes.
+    """
+
+    def __init__(self, X: sp.csr_matrix, y: torch.Tensor | None, device):
+        self.X = X
+        self.y = y
+        self._device = torch.device(device)
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+    def take(self, rows) -> torch.Tensor:
+        if isinstance(rows, torch.Tensor):
+            rows = rows.cpu().numpy()
+        dense = self.X[rows].toarray()
+        return torch.from_numpy(dense).to(self._device, non_blocking=True)
 
 
 def tensor_view(dataset) -> tuple[TensorData, torch.Tensor | None] | None:
@@ -44,9 +90,47 @@ def tensor_view(dataset) -> tuple[TensorData, torch.Tensor | None] | None:
         return dataset, None
     if isinstance(dataset, Subset) and isinstance(dataset.dataset, TensorData):
         data = dataset.dataset
-        rows = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long, device=data.X.device)
+        rows = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long, device=data.device)
         return data, rows
     return None
+
+
+def uses_fast_path(net, X) -> bool:
+    """Whether ``net`` batches ``X`` with :class:`TensorBatches` (``data_on_device``)."""
+    if not net.data_on_device:
+        return False
+    if not (sp.issparse(X) or (isinstance(X, np.ndarray) and X.dtype != object)):
+        return False
+    if net.dataset is not SkorchDataset or net.get_params_for("dataset"):
+        return False
+    for name in ("iterator_train", "iterator_valid"):
+        if getattr(net, name) is not DataLoader:
+            return False
+        if _DATALOADER_ONLY & set(net.get_params_for(name)):
+            return False
+    device = torch.device(net.device)
+    if net.data_on_device == "auto" and device.type == "cuda" and not sp.issparse(X):
+        free, _ = torch.cuda.mem_get_info(device)
+        return X.nbytes < free // 2
+    return True
+
+
+def make_tensor_data(X, y, device) -> TensorData:
+    """``X`` (float32) and ``y`` on ``device``; sparse ``X`` stays on the host."""
+    y_t = None if y is None else torch.as_tensor(np.asarray(y), device=device)
+    if sp.issparse(X):
+        return SparseData(sp.csr_matrix(X, dtype=np.float32), y_t, device)
+    dtype = torch.float32 if X.dtype.kind in "fiub" else None
+    return TensorData(torch.as_tensor(X, dtype=dtype, device=device), y_t)
+
+
+def eval_batch_size(data: TensorData, batch_size: int) -> int:
+    """``batch_size`` for inference, capped for sparse ``X`` so that a dense
+    batch holds at most :data:`SPARSE_BATCH_VALUES` values."""
+    if not isinstance(data, SparseData):
+        return batch_size
+    cap = max(1, SPARSE_BATCH_VALUES // max(data.X.shape[1], 1))
+    return cap if batch_size == -1 else min(batch_size, cap)
 
 
 class TensorBatches:
@@ -100,12 +184,15 @@ class TensorBatches:
         return len(self._bounds())
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        X, y = self.data.X, self.data.y
+        data, y = self.data, self.data.y
         order = self.rows
         if self.shuffle:
-            perm = torch.randperm(self.n, device=X.device)
-            order = perm if order is None else order[perm]
+            # sparse rows are gathered on the host: draw the permutation there
+            device = "cpu" if isinstance(data, SparseData) else data.device
+            perm = torch.randperm(self.n, device=device)
+            order = perm if order is None else order[perm.to(order.device)]
         for start, stop in self._bounds():
             # contiguous rows are a zero-copy view; otherwise one gather per batch
             sel = slice(start, stop) if order is None else order[start:stop]
-            yield X[sel], (y[sel] if y is not None else torch.zeros(stop - start))
+            y_sel = sel if isinstance(sel, slice) else sel.to(y.device) if y is not None else sel
+            yield data.take(sel), (y[y_sel] if y is not None else torch.zeros(stop - start))

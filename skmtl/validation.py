@@ -1,11 +1,11 @@
-"""Input checks for X, built on :func:`sklearn.utils.validation.validate_data`."""
+"""Input checks for X, built on scikit-learn's ``validate_data`` and ``check_array``."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_array, validate_data
 
 
 def _non_numeric_message(estimator, columns=None) -> str:
@@ -21,13 +21,88 @@ def _non_numeric_message(estimator, columns=None) -> str:
     )
 
 
-def check_features(estimator, X, *, reset: bool) -> np.ndarray:
-    """Validate ``X`` and return it as a C-contiguous float32 array.
+def _is_nd(X) -> bool:
+    if sp.issparse(X) or isinstance(X, pd.DataFrame):
+        return False
+    shape = getattr(X, "shape", None)
+    return len(shape) > 2 if shape is not None else np.asarray(X).ndim > 2
 
-    Sets (``reset=True``) or checks ``n_features_in_`` and
-    ``feature_names_in_`` through scikit-learn. Raises a ``ValueError``
-    naming the columns for non-numeric, NaN or infinite values, with the fix.
-    Sparse input is accepted and densified.
+
+def _check_nd(estimator, X, *, reset: bool) -> np.ndarray:
+    """N-D ``X`` (images, sequences): only with a custom trunk; the trailing
+    shape is kept as ``input_shape_`` and must match later."""
+    if reset and (estimator.module is None or estimator.architecture != "shared"):
+        raise ValueError(
+            f"X has shape {np.shape(X)}: the default MLP trunk and the "
+            f"{estimator.architecture!r} architecture take 2-D X (n_samples, "
+            "n_features). Pass your own trunk for images or sequences, e.g. "
+            f"{type(estimator).__name__}(module=MyCNN), or reshape X to 2-D."
+        )
+    X = check_array(X, allow_nd=True, dtype=(np.float32, np.float64), ensure_all_finite=False)
+    shape = tuple(X.shape[1:])
+    if reset:
+        estimator.input_shape_ = shape
+        estimator.n_features_in_ = int(np.prod(shape))
+        estimator.__dict__.pop("feature_names_in_", None)
+    elif getattr(estimator, "input_shape_", None) != shape:
+        fitted = getattr(estimator, "input_shape_", (estimator.n_features_in_,))
+        raise ValueError(
+            f"X has shape {X.shape}, but {type(estimator).__name__} was fitted on "
+            f"samples of shape {fitted}; give X of shape (n_samples, *{fitted})."
+        )
+    return X
+
+
+def _bad_columns(X) -> tuple[np.ndarray, np.ndarray]:
+    """The (flattened) columns of ``X`` holding NaN, and those holding infinity."""
+    if sp.issparse(X):
+        X = X.tocoo()
+        return np.unique(X.col[np.isnan(X.data)]), np.unique(X.col[np.isinf(X.data)])
+    flat = X.reshape(len(X), -1)
+    return np.flatnonzero(np.isnan(flat).any(axis=0)), np.flatnonzero(np.isinf(flat).any(axis=0))
+
+
+def _non_finite_message(estimator, X) -> str:
+    names = getattr(estimator, "feature_names_in_", None)
+    where = "flattened feature(s)" if X.ndim > 2 else "column(s)"
+    found = []
+    for what, cols in zip(
+        ("NaN", "infinity (or a value too large for float32)"), _bad_columns(X), strict=True
+    ):
+        if len(cols):
+            shown = [names[c] for c in cols[:20]] if names is not None else cols[:20].tolist()
+            found.append(f"{what} in {where} {shown}")
+    return (
+        f"Input X contains {' and '.join(found)}. {type(estimator).__name__} cannot "
+        "use missing or infinite feature values: add an imputer in front of it, "
+        "e.g. skmtl.make_tabular_pipeline(X) (which also encodes categorical "
+        "columns) or make_pipeline(SimpleImputer(), ...), or drop those rows. (Missing "
+        "labels in Y are fine: use NaN or None there.)"
+    )
+
+
+def _all_finite(values: np.ndarray) -> bool:
+    # the sum is finite when every value is (no whole-size mask); an overflow
+    # of large finite values falls back to the exact test
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(values.sum(dtype=np.float64)):
+            return True
+    return bool(np.isfinite(values).all())
+
+
+def check_features(estimator, X, *, reset: bool):
+    """Validate ``X`` as the network's float32 input.
+
+    * 2-D tables (arrays, DataFrames): C-contiguous float32, with
+      ``n_features_in_`` and ``feature_names_in_`` set (``reset=True``) or
+      checked through scikit-learn.
+    * sparse matrices or arrays of any format: CSR float32, never densified.
+    * N-D arrays (images ``(n, C, H, W)``, sequences ``(n, T, F)``), with a
+      custom trunk: float32, ``input_shape_`` set or checked and
+      ``n_features_in_`` the flattened width.
+
+    Raises a ``ValueError`` naming the columns for non-numeric, NaN or
+    infinite values, with the fix.
     """
     if isinstance(X, pd.DataFrame):
         bad = [
@@ -37,52 +112,46 @@ def check_features(estimator, X, *, reset: bool) -> np.ndarray:
         ]
         if bad:
             raise ValueError(_non_numeric_message(estimator, bad))
-    try:
-        X = validate_data(
-            estimator,
-            X,
-            reset=reset,
-            accept_sparse="csr",
-            dtype=(np.float32, np.float64),
-            ensure_all_finite=False,
+    if not reset and hasattr(estimator, "input_shape_") and not _is_nd(X):
+        raise ValueError(
+            f"X has shape {np.shape(X)}, but {type(estimator).__name__} was fitted on "
+            f"samples of shape {estimator.input_shape_}; give X of shape "
+            f"(n_samples, *{estimator.input_shape_})."
         )
+    try:
+        if _is_nd(X):
+            X = _check_nd(estimator, X, reset=reset)
+        else:
+            if reset:
+                estimator.__dict__.pop("input_shape_", None)
+            X = validate_data(
+                estimator,
+                X,
+                reset=reset,
+                accept_sparse=("csr", "csc", "coo", "bsr", "lil", "dok", "dia"),
+                dtype=(np.float32, np.float64),
+                ensure_all_finite=False,
+            )
     except ValueError as exc:
         if "could not convert" in str(exc):
             raise ValueError(_non_numeric_message(estimator)) from exc
         raise
     if sp.issparse(X):
-        X = X.toarray()
-    with np.errstate(over="ignore"):  # values past float32 become inf, reported below
-        X = np.ascontiguousarray(X, dtype=np.float32)
-    if not np.isfinite(X).all():
-        names = getattr(estimator, "feature_names_in_", None)
-
-        def columns(mask):
-            cols = np.flatnonzero(mask.any(axis=0))
-            return [names[c] for c in cols][:20] if names is not None else cols.tolist()[:20]
-
-        nan = np.isnan(X)
-        found = []
-        if nan.any():
-            found.append(f"NaN in column(s) {columns(nan)}")
-        if np.isinf(X).any():
-            found.append(
-                f"infinity (or a value too large for float32) in column(s) {columns(np.isinf(X))}"
-            )
-        raise ValueError(
-            f"Input X contains {' and '.join(found)}. {type(estimator).__name__} cannot "
-            "use missing or infinite feature values: add an imputer in front of it, "
-            "e.g. skmtl.make_tabular_pipeline(X) (which also encodes categorical "
-            "columns) or make_pipeline(SimpleImputer(), ...), or drop those rows. (Missing "
-            "labels in Y are fine: use NaN or None there.)"
-        )
+        X = sp.csr_matrix(X, dtype=np.float32)  # keeps X's own buffers when already CSR float32
+        values = X.data
+    else:
+        with np.errstate(over="ignore"):  # values past float32 become inf, reported below
+            X = np.ascontiguousarray(X, dtype=np.float32)
+        values = X
+    if not _all_finite(values):
+        raise ValueError(_non_finite_message(estimator, X))
     return X
 
 
-def check_n_rows(X: np.ndarray, codes: np.ndarray) -> None:
+def check_n_rows(X, codes: np.ndarray) -> None:
     """Raise if ``X`` and the encoded targets have different numbers of rows."""
-    if len(X) != len(codes):
+    if X.shape[0] != len(codes):
         raise ValueError(
-            f"X has {len(X)} rows but Y has {len(codes)}; give one row of Y per "
+            f"X has {X.shape[0]} rows but Y has {len(codes)}; give one row of Y per "
             "row of X (use NaN or None for a missing label)."
         )

@@ -173,7 +173,7 @@ def test_label_outside_fixed_classes(tasks_data):
         ({"classes": [0, 1]}, "classes must be a dict"),
         ({"task_names": ["a", "b", "c"]}, "task_names only names the columns of an array"),
         ({"criterion__reduction": "mean"}, "Leave criterion__reduction unset"),
-        ({"activation": "swish2"}, "Unknown activation 'swish2'"),
+        ({"activation": "swish2"}, "The 'activation' parameter .* Got 'swish2' instead"),
     ],
 )
 def test_bad_parameters(tasks_data, params, match):

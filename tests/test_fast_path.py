@@ -150,22 +150,6 @@ def _count_item_calls(monkeypatch, clf, X, Y):
     return calls["item"]
 
 
-def test_gpu_style_loss_readback_is_once_per_epoch(tasks_data, monkeypatch):
-    # on a GPU the batch losses stay on the device during the epoch; simulate
-    # that here, with plain SGD, whose step calls no .item() itself
-    X, Y = tasks_data
-    params = dict(train_split=None, batch_size=10, max_epochs=2, optimizer=torch.optim.SGD)
-    monkeypatch.setattr(MultiTaskClassifier, "_defer_loss_readback", lambda self: True)
-    spy = BatchLossSpy()
-    deferred = make_clf(callbacks=[spy], **params)
-    assert _count_item_calls(monkeypatch, deferred, X, Y) == 0
-    assert set(spy.seen) == {torch.Tensor}  # during the epoch
-    losses = [b["train_loss"] for b in deferred.history[-1, "batches"]]
-    assert len(losses) == len(X) // 10 and all(type(v) is float for v in losses)  # after it
-    slow = make_clf(data_on_device=False, **params)
-    assert _count_item_calls(monkeypatch, slow, X, Y) >= 2 * len(X) // 10  # one a batch
-
-
 def test_cpu_history_holds_floats_at_once_like_skorch(tasks_data):
     X, Y = tasks_data
     spies = []
@@ -241,7 +225,7 @@ def test_fused_optimizer_option(tasks_data):
 )
 def test_bad_gpu_options(tasks_data, param, value):
     X, Y = tasks_data
-    with pytest.raises(ValueError, match=f"{param} must be 'auto', True or False"):
+    with pytest.raises(ValueError, match=f"The '{param}' parameter .* must be 'auto' or a bool. Got"):
         make_clf(**{param: value}).fit(X, Y)
 
 

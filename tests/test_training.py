@@ -137,8 +137,12 @@ def test_int_and_bool_and_sparse_X(tasks_data):
     Xi = (X > 0).astype(np.int64)
     dense = make_clf().fit(Xi, Y).predict_proba(Xi)["binary"]
     booled = make_clf().fit(Xi.astype(bool), Y).predict_proba(Xi.astype(bool))["binary"]
-    sparse = make_clf().fit(sp.csr_matrix(Xi), Y).predict_proba(sp.csr_matrix(Xi))["binary"]
     np.testing.assert_array_equal(dense, booled)
+    # sparse X is neither scaled nor embedded by the "auto" recipe: the same
+    # network as dense X with the recipe off
+    plain = make_clf(feature_scaling=None, numeric_embedding=None)
+    dense = plain.fit(Xi, Y).predict_proba(Xi)["binary"]
+    sparse = make_clf().fit(sp.csr_matrix(Xi), Y).predict_proba(sp.csr_matrix(Xi))["binary"]
     np.testing.assert_array_equal(dense, sparse)
 
 

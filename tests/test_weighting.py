@@ -101,7 +101,8 @@ def test_uncertainty_loss_has_the_papers_form():
 def test_uncertainty_log_variances_are_trained_by_the_optimizer(penguins):
     X, Y = penguins
     clf = make_clf(task_weighting="uncertainty", max_epochs=5).fit(X, Y)
-    log_vars = clf.criterion_.weighting.log_vars
+    assert "weighting" in clf._criteria  # a criterion skorch knows, moves and saves
+    log_vars = clf.weighting_.log_vars
     in_optimizer = any(p is log_vars for g in clf.optimizer_.param_groups for p in g["params"])
     assert in_optimizer
     assert not torch.allclose(log_vars, torch.zeros(3))
@@ -292,13 +293,26 @@ def test_tasks_with_one_gradient_have_affinity_one(tasks_data):
     assert clf.task_affinity_.loc["a", "b"] == pytest.approx(1.0, abs=1e-5)
 
 
-def test_affinity_is_the_mean_cosine_of_the_sampled_gradients():
-    from skmtl.losses import MultiTaskLoss
+def _mean_affinity(*sampled):
+    """The task history's mean cosines after steps that sampled these gradients."""
+    from skmtl.history import TaskHistory
 
-    loss = MultiTaskLoss(torch.nn.CrossEntropyLoss(reduction="none"), [1.0, 1.0])
-    loss.track_affinity(torch.tensor([[1.0, 0.0], [1.0, 0.0]]))
-    loss.track_affinity(torch.tensor([[1.0, 0.0], [-1.0, 0.0]]))
-    mean = loss.affinity_sum / loss.affinity_steps
+    history = TaskHistory()
+    history.affinity_sum_, history.affinity_steps_ = torch.zeros(2, 2), torch.zeros(2, 2)
+    history.sums_, history.counts_ = torch.zeros(2, 2), torch.zeros(2, 2)
+    both = torch.ones(2, dtype=torch.bool)
+    for grads, present in sampled:
+        step = {"task_sums": torch.zeros(2), "task_counts": torch.zeros(2)}
+        step["task_gradients"] = (grads, both if present is None else present)
+        history.on_batch_end(None, training=True, **step)
+    return history.affinity_sum_ / history.affinity_steps_
+
+
+def test_affinity_is_the_mean_cosine_of_the_sampled_gradients():
+    mean = _mean_affinity(
+        (torch.tensor([[1.0, 0.0], [1.0, 0.0]]), None),
+        (torch.tensor([[1.0, 0.0], [-1.0, 0.0]]), None),
+    )
     torch.testing.assert_close(mean, torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
 
 
@@ -325,7 +339,7 @@ def test_weighting_instance_is_copied_not_trained_in_place(penguins):
     mine = Uncertainty()
     clf = make_clf(task_weighting=mine, max_epochs=2).fit(X, Y)
     assert not hasattr(mine, "log_vars")
-    assert clf.criterion_.weighting is not mine
+    assert clf.weighting_ is not mine
 
 
 @pytest.mark.parametrize("name", ["pcgrad", "gradnorm"])
@@ -436,12 +450,10 @@ def test_strategies_with_mostly_missing_labels(tasks_data):
 
 
 def test_affinity_leaves_out_pairs_with_an_absent_task():
-    from skmtl.losses import MultiTaskLoss
-
-    loss = MultiTaskLoss(torch.nn.CrossEntropyLoss(reduction="none"), [1.0, 1.0])
-    loss.track_affinity(torch.tensor([[1.0, 0.0], [1.0, 1.0]]))
-    loss.track_affinity(torch.tensor([[1.0, 0.0], [0.0, 0.0]]), ABSENT)
-    mean = loss.affinity_sum / loss.affinity_steps
+    mean = _mean_affinity(
+        (torch.tensor([[1.0, 0.0], [1.0, 1.0]]), None),
+        (torch.tensor([[1.0, 0.0], [0.0, 0.0]]), ABSENT),
+    )
     torch.testing.assert_close(torch.diag(mean), torch.ones(2))
     assert mean[0, 1] == pytest.approx(2**-0.5)
 
@@ -452,4 +464,5 @@ def test_gradient_methods_sample_affinity_only_every_affinity_every_steps(tasks_
         task_weighting="pcgrad", affinity_every=5, train_split=None, batch_size=24, max_epochs=2
     ).fit(X, Y)
     steps = 2 * len(X) // 24
-    assert float(clf.criterion_.affinity_steps[0, 0]) == len(range(0, steps, 5))
+    sampled = dict(clf.callbacks_)["task_history"].affinity_steps_[0, 0]
+    assert float(sampled) == len(range(0, steps, 5))

@@ -1,0 +1,189 @@
+"""The estimators' parameter constraints, checked once at the start of ``fit``.
+
+One table in the style of scikit-learn's ``_parameter_constraints``, made of
+scikit-learn's constraint objects (and three of skmtl's), so that every bad value gets a
+``ValueError`` naming the parameter, the value and what is allowed.
+``set_params`` never checks (scikit-learn's contract).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping, Sequence
+from numbers import Integral, Real
+
+import torch
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+    _Constraint,
+    make_constraint,
+)
+
+from .modules import ACTIVATIONS
+from .weighting import STRATEGIES, TaskWeighting
+
+FEATURE_SCALINGS = ("auto", "quantile", "standard", "robust", "maxabs")
+LR_SCHEDULES = ("plateau", "cosine")
+
+
+class _HiddenUnits(_Constraint):
+    """A positive int, or a sequence of positive ints (possibly empty)."""
+
+    def is_satisfied_by(self, val):
+        def positive(v):
+            return isinstance(v, Integral) and not isinstance(v, bool) and v >= 1
+
+        if positive(val):
+            return True
+        return (
+            isinstance(val, Sequence) and not isinstance(val, str) and all(positive(v) for v in val)
+        )
+
+    def __str__(self):
+        return "a positive int or a sequence of positive ints, e.g. (256, 256)"
+
+
+class _Kind(_Constraint):
+    """An instance of ``kind`` (what ``isinstance`` accepts), with a readable name."""
+
+    def __init__(self, kind, name):
+        super().__init__()
+        self.kind, self.name = kind, name
+
+    def is_satisfied_by(self, val):
+        return isinstance(val, self.kind) and not isinstance(val, bool)
+
+    def __str__(self):
+        return self.name
+
+
+class _ModuleClass(_Constraint):
+    """A ``torch.nn.Module`` subclass or instance."""
+
+    def is_satisfied_by(self, val):
+        is_class = isinstance(val, type) and issubclass(val, torch.nn.Module)
+        return is_class or isinstance(val, torch.nn.Module)
+
+    def __str__(self):
+        return "a torch.nn.Module class or instance"
+
+
+class _Device(_Constraint):
+    """``"auto"``, ``None`` or anything ``torch.device`` takes."""
+
+    def is_satisfied_by(self, val):
+        if val is None or val == "auto":
+            return True
+        try:
+            torch.device(val)
+        except (RuntimeError, TypeError, ValueError):
+            return False
+        return True
+
+    def __str__(self):
+        return "'auto', None or a torch device such as 'cpu', 'cuda' or 'cuda:1'"
+
+
+_BOOL_OR_AUTO = [StrOptions({"auto"}), "boolean"]
+_POSITIVE_OR_ALL = [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})]
+
+PARAMETER_CONSTRAINTS: dict[str, list] = {
+    "module": [None, _ModuleClass(), callable],
+    "hidden_units": [_HiddenUnits()],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "activation": [StrOptions(set(ACTIVATIONS)), _ModuleClass(), callable],
+    "norm": [StrOptions({"batch", "layer"}), None],
+    "numeric_embedding": [StrOptions({"auto", "periodic"}), None],
+    "feature_scaling": [StrOptions(set(FEATURE_SCALINGS)), None],
+    "early_stopping": ["boolean", str],
+    "patience": [Interval(Integral, 1, None, closed="left")],
+    "lr_schedule": [StrOptions(set(LR_SCHEDULES)), None],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "task_weights": [_Kind(Mapping, "a dict {task: weight}"), None],
+    "task_weighting": [StrOptions(set(STRATEGIES)), _Kind(TaskWeighting, "a TaskWeighting")],
+    "architecture": [StrOptions({"shared", "mmoe", "ple"})],
+    "affinity_every": [Interval(Integral, 0, None, closed="left")],
+    "task_types": [StrOptions({"infer", "classification", "regression"}), dict, None],
+    "regression_loss": [StrOptions({"mse", "huber"})],
+    "classes": [dict, list, tuple, "array-like", None],
+    "task_names": ["array-like", None],
+    "random_state": ["random_state"],
+    "data_on_device": _BOOL_OR_AUTO,
+    "mixed_precision": _BOOL_OR_AUTO,
+    "fused_optimizer": _BOOL_OR_AUTO,
+    "predict_batch_size": _POSITIVE_OR_ALL,
+    "criterion": [_ModuleClass(), callable],
+    "optimizer": [callable],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "max_epochs": [Interval(Integral, 0, None, closed="left")],
+    "batch_size": [*_POSITIVE_OR_ALL, StrOptions({"auto"})],
+    "train_split": [callable, None],
+    "device": [_Device()],
+    "verbose": ["verbose"],
+    "warm_start": ["boolean"],
+}
+
+
+def _describe(constraint: _Constraint) -> str:
+    """What a constraint allows, in words (options sorted, booleans as such)."""
+    if isinstance(constraint, StrOptions):
+        options = sorted(constraint.options)
+        return repr(options[0]) if len(options) == 1 else f"one of {options}"
+    names = {"_Booleans": "a bool", "_NoneConstraint": "None"}
+    if type(constraint).__name__ in names:
+        return names[type(constraint).__name__]
+    if type(constraint).__name__ == "_InstancesOf":
+        return f"a {constraint.type.__name__}"
+    return str(constraint)
+
+
+def check_parameters(estimator, names=None) -> None:
+    """Check every parameter in :data:`PARAMETER_CONSTRAINTS`: a ``ValueError``
+    naming the parameter, its value and what is allowed. ``names`` limits
+    the check to those parameters."""
+    params = estimator.get_params(deep=False)
+    for name in PARAMETER_CONSTRAINTS if names is None else names:
+        allowed, value = PARAMETER_CONSTRAINTS[name], params[name]
+        constraints = [c if isinstance(c, _Constraint) else make_constraint(c) for c in allowed]
+        # a bool is an int to Python, never a number of epochs or rows here
+        numbers = (Interval, Options)
+        if any(
+            c.is_satisfied_by(value) and not (isinstance(value, bool) and isinstance(c, numbers))
+            for c in constraints
+        ):
+            continue
+        shown = [_describe(c) for c in constraints if not c.hidden]
+        expected = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+        # InvalidParameterError is a ValueError (and a TypeError), as in scikit-learn
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {type(estimator).__name__} must be {expected}. "
+            f"Got {value!r} instead."
+        )
+
+
+def check_arguments(target, prefix: str, kwargs: Mapping) -> None:
+    """Raise if ``target`` (a class) takes no argument of one of ``kwargs``.
+
+    ``prefix`` is the parameter prefix (``"module"``), so the error names
+    ``module__bogus`` as the user wrote it. A target that takes ``**kwargs``,
+    or whose signature cannot be read, is left to itself.
+    """
+    if not isinstance(target, type) or not kwargs:
+        return
+    try:
+        params = inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    unknown = sorted(set(kwargs) - set(params))
+    if unknown:
+        names = ", ".join(f"{prefix}__{k}" for k in unknown)
+        accepted = sorted(k for k, p in params.items() if p.kind is not p.VAR_POSITIONAL)
+        raise ValueError(
+            f"{names}: {target.__name__} takes no argument {unknown[0]!r}; its "
+            f"arguments are {accepted}. Check the spelling, or drop the parameter."
+        )

@@ -1,0 +1,183 @@
+"""The default training recipe for tabular data, and where it applies.
+
+``feature_scaling`` and ``numeric_embedding`` are made for 2-D tables of
+numbers. Their ``"auto"`` settings decide from ``X`` itself:
+
+=====================  =======================  ==============================
+X                      ``feature_scaling``      ``numeric_embedding``
+=====================  =======================  ==============================
+dense 2-D              ``"quantile"``           ``"periodic"`` for skmtl's own
+                                                MLPs, on the columns with more
+                                                than two values, unless more
+                                                than :data:`MAX_EMBEDDED_COLUMNS`
+sparse 2-D             none (keeps sparsity)    none
+N-D (images, ...)      none                     none
+=====================  =======================  ==============================
+
+An explicit request that cannot apply (scaling N-D X, a scaler that would
+densify sparse X, embedding for a custom trunk) is an error, never ignored.
+The early-stopping and learning-rate callbacks of the recipe live here too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import TransformerMixin
+from sklearn.preprocessing import (
+    MaxAbsScaler,
+    QuantileTransformer,
+    RobustScaler,
+    StandardScaler,
+)
+from skorch.callbacks import LRScheduler
+
+from .callbacks import BestEpochEarlyStopping
+
+#: ``numeric_embedding="auto"`` embeds at most this many columns: beyond it
+#: the embedding's width (16 per column) would dwarf the network it feeds.
+MAX_EMBEDDED_COLUMNS = 256
+
+#: Scalers that keep a sparse matrix sparse.
+_SPARSE_SAFE = ("maxabs", None)
+
+
+def auto_batch_size(n_rows: int) -> int:
+    """``batch_size="auto"``: 256 rows, fewer for small data (a power of two near
+    ``n_rows / 10``, at least 16), so that a small table still gets ten or
+    more steps per epoch."""
+    return int(min(256, max(16, 2 ** int(np.log2(max(n_rows, 1) / 10)))))
+
+
+def _input_kind(X) -> str:
+    if sp.issparse(X):
+        return "sparse"
+    return "tabular" if X.ndim == 2 else "nd"
+
+
+def resolve_feature_scaling(kind, X) -> str | None:
+    """The scaling ``feature_scaling=kind`` means for ``X``; raise where it cannot apply."""
+    shape = _input_kind(X)
+    if kind == "auto":
+        return "quantile" if shape == "tabular" else None
+    if kind is not None and shape == "nd":
+        raise ValueError(
+            f"feature_scaling={kind!r} scales the columns of a 2-D table, but X has "
+            f"shape {X.shape}; use feature_scaling='auto' or None (and normalise "
+            "images or sequences in the trunk or before fit)."
+        )
+    if shape == "sparse" and kind not in _SPARSE_SAFE:
+        raise ValueError(
+            f"feature_scaling={kind!r} would make sparse X dense; use "
+            "feature_scaling='maxabs' (keeps sparsity), 'auto' or None."
+        )
+    return kind
+
+
+def make_feature_scaler(kind: str | None, n_rows: int, random_state=None):
+    """The unfitted scikit-learn transformer behind a resolved ``feature_scaling``.
+
+    ``"quantile"`` maps each feature through its empirical CDF to a standard
+    normal, which makes heavy tails, skew and odd units harmless to an MLP
+    (the preprocessing of the TabM and RTDL papers); the number of quantiles
+    follows the data size so that small tables get a smooth map.
+    ``"standard"``, ``"robust"`` and ``"maxabs"`` are scikit-learn's scalers;
+    ``None`` leaves the features as given.
+    """
+    if kind is None:
+        return None
+    if kind == "quantile":
+        return QuantileTransformer(
+            n_quantiles=int(min(n_rows, np.clip(n_rows // 30, 10, 1000))),
+            output_distribution="normal",
+            random_state=random_state,
+        )
+    return {"standard": StandardScaler, "robust": RobustScaler, "maxabs": MaxAbsScaler}[kind]()
+
+
+def scale_features(scaler: TransformerMixin, X):
+    """``X`` through a fitted scaler: C-contiguous float32, or CSR float32 if sparse."""
+    out = scaler.transform(X)
+    if sp.issparse(out):
+        return sp.csr_matrix(out, dtype=np.float32)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def embedded_columns(kind, X, *, own_mlp: bool) -> list[int] | None:
+    """The columns the periodic embedding embeds, or ``None`` for no embedding.
+
+    ``own_mlp``: whether the network is skmtl's own MLP or experts (a custom
+    ``module`` gets ``X`` as it is). 0/1 columns (one-hot, flags) gain nothing
+    from an embedding and pass through.
+    """
+    if kind is None:
+        return None
+    shape = _input_kind(X)
+    if kind == "periodic":
+        if not own_mlp:
+            raise ValueError(
+                "numeric_embedding='periodic' belongs to skmtl's own MLP trunk and "
+                "experts; a custom module= gets X as it is. Use numeric_embedding="
+                "'auto' or None, or embed inside your module."
+            )
+        if shape != "tabular":
+            raise ValueError(
+                f"numeric_embedding='periodic' embeds the columns of a dense 2-D table; "
+                f"X is {'sparse' if shape == 'sparse' else f'of shape {X.shape}'}. Use "
+                "numeric_embedding='auto' or None."
+            )
+    elif not own_mlp or shape != "tabular":  # "auto"
+        return None
+    two_valued = ((X == X.min(axis=0)) | (X == X.max(axis=0))).all(axis=0)
+    columns = np.flatnonzero(~two_valued).tolist()
+    if kind == "auto" and len(columns) > MAX_EMBEDDED_COLUMNS:
+        return None
+    return columns
+
+
+def monitor(net) -> tuple[str, bool]:
+    """The history key that early stopping and ``lr_schedule="plateau"``
+    watch, and whether lower is better (for a name with "loss" in it)."""
+    if net.train_split is None:
+        return "train_loss", True
+    name = net.early_stopping
+    if not isinstance(name, str):
+        name = net._default_monitor
+    return name, "loss" in name
+
+
+def recipe_callbacks(net) -> list[tuple[str, Any]]:
+    """The callbacks behind ``lr_schedule`` and ``early_stopping``: skorch's
+    ``LRScheduler`` and ``EarlyStopping(load_best=True)``.
+
+    Both read the validation split; with ``train_split=None`` the schedule
+    watches the training loss and early stopping is off. skorch builds
+    callbacks inside ``set_params`` too, which must not raise, so bad values
+    are read leniently here and refused by the parameter check in ``fit``.
+    """
+    patience = net.patience if isinstance(net.patience, int) else 1
+    name, lower = monitor(net)
+    callbacks = []
+    if net.lr_schedule == "plateau":
+        # decay well before early stopping would give up, so a stalled run
+        # gets a smaller step first
+        scheduler = LRScheduler(
+            policy="ReduceLROnPlateau",
+            monitor=name,
+            mode="min" if lower else "max",
+            factor=0.2,
+            patience=max(1, patience // 3),
+        )
+        callbacks.append(("lr_scheduler", scheduler))
+    elif net.lr_schedule == "cosine":
+        epochs = net.max_epochs if isinstance(net.max_epochs, int) else 1
+        scheduler = LRScheduler(policy="CosineAnnealingLR", T_max=max(1, epochs))
+        callbacks.append(("lr_scheduler", scheduler))
+    if net.early_stopping is not False and net.train_split is not None:
+        stopper = BestEpochEarlyStopping(
+            monitor=name, lower_is_better=lower, patience=patience, threshold=0.0
+        )
+        callbacks.append(("early_stopping", stopper))
+    return callbacks
