@@ -7,7 +7,6 @@ from conftest import make_clf
 from skorch.callbacks import Callback
 from skorch.dataset import Dataset
 
-from skmtl import MultiTaskClassifier
 from skmtl.tensor_data import TensorBatches, TensorData
 
 
@@ -225,7 +224,7 @@ def test_fused_optimizer_option(tasks_data):
 )
 def test_bad_gpu_options(tasks_data, param, value):
     X, Y = tasks_data
-    with pytest.raises(ValueError, match=f"The '{param}' parameter .* must be 'auto' or a bool. Got"):
+    with pytest.raises(ValueError, match=f"'{param}' parameter .* must be 'auto' or a bool. Got"):
         make_clf(**{param: value}).fit(X, Y)
 
 

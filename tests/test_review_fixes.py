@@ -30,7 +30,7 @@ def test_2d_object_Y_with_mixed_task_types_keeps_original_labels(tasks_data):
 def test_failed_refit_leaves_model_unfitted_not_half_updated(tasks_data):
     X, Y = tasks_data
     clf = make_clf().fit(X, Y)
-    with pytest.raises(ValueError, match=r"The 'dropout' parameter .* in the range \[0.0, 1.0\). Got 1.0"):
+    with pytest.raises(ValueError, match=r"'dropout' .* in the range \[0.0, 1.0\). Got 1.0"):
         clf.set_params(dropout=1.0).fit(X, {"binary": Y["binary"], "colour": Y["colour"]})
     with pytest.raises(NotFittedError):
         clf.predict(X)
