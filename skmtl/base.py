@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
-import inspect
 import warnings
 from collections.abc import Hashable, Iterable
 from contextlib import AbstractContextManager
@@ -24,26 +22,16 @@ from skorch.utils import to_tensor
 from . import recipe
 from ._runtime import resolve_device, seeded_torch
 from .callbacks import TaskPrintLog
-from .experts import PLE, MMoE
 from .history import TaskHistory
-from .losses import MultiTaskLoss
 from .metrics import labelled, mean_valid_accuracy, score_codes
-from .modules import MLPTrunk, MultiTaskModule, accepts_argument, trunk_output_width
-from .parameters import check_arguments, check_parameters
+from .network import EXPERTS, build_criterion, build_module, optimizer_kwargs
+from .parameters import check_parameters, check_task_weights
 from .split import MultiTaskValidSplit
-from .targets import MISSING, EncodedTargets, TaskEncoder, encoded
-from .tensor_data import (
-    TensorBatches,
-    eval_batch_size,
-    make_tensor_data,
-    tensor_view,
-    uses_fast_path,
-)
+from .targets import EncodedTargets, TaskEncoder, encoded
+from .tensor_data import make_tensor_data, tensor_batches, tensor_view, uses_fast_path
 from .training import set_mode, train_step
 from .validation import check_features, check_n_rows
 from .weighting import make_weighting
-
-_EXPERTS = {"mmoe": MMoE, "ple": PLE}
 
 
 class BaseMultiTaskNet(NeuralNet):
@@ -205,11 +193,8 @@ class BaseMultiTaskNet(NeuralNet):
     # ----------------------------------------------------------------- build
 
     def initialize_module(self):
-        """skorch hook: build the trunk from ``module``/``module__*`` and one head per task.
-
-        The heads' sizes come from the classes found by ``fit``, so the
-        network can only be built once data was seen.
-        """
+        """skorch hook: build the trunk from ``module``/``module__*`` and one head
+        per task (see :func:`skmtl.network.build_module`)."""
         if not hasattr(self, "target_encoder_"):
             raise NotInitializedError(
                 f"{type(self).__name__} builds its network from the tasks, classes "
@@ -217,100 +202,17 @@ class BaseMultiTaskNet(NeuralNet):
                 "initialize(). (fit with max_epochs=0 builds it without training, "
                 "e.g. before load_params.)"
             )
-        encoder = self.target_encoder_
-        # a regression task's head has one output
-        n_classes = [
-            1 if reg else len(encoder.classes_[t])
-            for t, reg in zip(self.tasks_, encoder.regression_, strict=True)
-        ]
-        kwargs = self.get_params_for("module")
-        if self.architecture in _EXPERTS:
-            if self.module is not None:
-                raise ValueError(
-                    f"architecture={self.architecture!r} builds its own experts from "
-                    "hidden_units, dropout and activation; leave module=None and pass "
-                    "expert options as module__n_experts=... and the like."
-                )
-            experts = _EXPERTS[self.architecture]
-            check_arguments(experts, "module", kwargs)
-            module = experts(self.n_features_in_, n_classes, **{**self._mlp_kwargs(), **kwargs})
-            self.module_ = module.train()
-            return self
-        trunk = self.module
-        if trunk is None:
-            trunk = MLPTrunk
-            kwargs = {**self._mlp_kwargs(), **kwargs}
-        if (
-            isinstance(trunk, type)
-            and "in_features" not in kwargs
-            and accepts_argument(trunk, "in_features")
-        ):
-            kwargs["in_features"] = self.n_features_in_
-        if isinstance(trunk, torch.nn.Module) and not kwargs:
-            # fit must not train the user's object in place (nor continue from
-            # it on the next fit): each fit starts from a copy of it
-            trunk = copy.deepcopy(trunk)
-        else:
-            check_arguments(trunk, "module", kwargs)
-            trunk = self.initialized_instance(trunk, kwargs)
-        sample_shape = getattr(self, "input_shape_", (self.n_features_in_,))
-        width = trunk_output_width(trunk, sample_shape)
-        # one mode for the whole tree, also for a trunk instance left in eval
-        self.module_ = MultiTaskModule(trunk, width, n_classes).train()
+        self.module_ = build_module(self)
         return self
-
-    def _mlp_kwargs(self) -> dict:
-        """The estimator's parameters for skmtl's own MLPs: the default trunk
-        and each expert (``module__*`` overrides them)."""
-        columns = self.embedded_columns_
-        return {
-            "hidden_units": self.hidden_units,
-            "dropout": self.dropout,
-            "activation": self.activation,
-            "norm": self.norm,
-            "numeric_embedding": None if columns is None else "periodic",
-            "embedded_columns": columns,
-        }
 
     def initialize_criterion(self):
         """skorch hook: the masked per-task loss ``criterion_`` and the ``weighting_``.
 
-        The criterion is built with ``reduction="none"`` (and, where it has
-        one, ``ignore_index=-1``, the code of a missing label) inside
-        :class:`~skmtl.losses.MultiTaskLoss`, which averages each task over
-        its labelled rows and holds the static task weights. The
-        ``task_weighting`` strategy is a second criterion, ``weighting_``:
-        skorch moves it to the device, gives its parameters to the optimizer
-        and saves it with the net. A criterion or strategy instance is
-        copied, never changed.
+        The ``task_weighting`` strategy is a second criterion: skorch moves it
+        to the device, gives its parameters to the optimizer and saves it with
+        the net (see :func:`skmtl.network.build_criterion`).
         """
-        kwargs = self.get_params_for("criterion")
-        if kwargs.get("reduction", "none") != "none":
-            raise ValueError(
-                "Leave criterion__reduction unset: skmtl averages each task's "
-                "loss over the rows labelled for it."
-            )
-        if isinstance(self.criterion, torch.nn.Module) and not kwargs:
-            per_task = copy.deepcopy(self.criterion)
-            per_task.reduction = "none"
-            if getattr(per_task, "ignore_index", None) == -100:  # torch's default
-                per_task.ignore_index = MISSING
-        else:
-            kwargs["reduction"] = "none"
-            criterion_cls = (
-                type(self.criterion)
-                if isinstance(self.criterion, torch.nn.Module)
-                else self.criterion
-            )
-            if "ignore_index" not in kwargs and accepts_argument(criterion_cls, "ignore_index"):
-                kwargs["ignore_index"] = MISSING
-            per_task = self.initialized_instance(self.criterion, kwargs)
-        self.criterion_ = MultiTaskLoss(
-            per_task,
-            self.task_weights_,
-            regression=self.target_encoder_.regression_,
-            regression_loss=self.regression_loss,
-        )
+        self.criterion_ = build_criterion(self)
         self.weighting_ = make_weighting(self.task_weighting, len(self.tasks_))
         return self
 
@@ -318,27 +220,8 @@ class BaseMultiTaskNet(NeuralNet):
         """skorch hook: the optimizer as skorch builds it, plus ``weight_decay``
         and ``fused=True`` where ``fused_optimizer`` says."""
         args, kwargs = self.get_params_for_optimizer("optimizer", self.get_all_learnable_params())
-        if self.weight_decay and "weight_decay" not in kwargs:
-            if not accepts_argument(self.optimizer, "weight_decay"):
-                raise ValueError(
-                    f"weight_decay={self.weight_decay!r} needs an optimizer that takes "
-                    f"weight_decay; {self.optimizer!r} does not. Set weight_decay=0."
-                )
-            kwargs["weight_decay"] = self.weight_decay
-        if self._use_fused(kwargs):
-            kwargs["fused"] = True
-        self.optimizer_ = self.optimizer(*args, **kwargs)
+        self.optimizer_ = self.optimizer(*args, **optimizer_kwargs(self, kwargs))
         return self
-
-    def _use_fused(self, kwargs: dict) -> bool:
-        if not self.fused_optimizer or "fused" in kwargs or "foreach" in kwargs:
-            return False
-        if self.fused_optimizer == "auto" and torch.device(self.device).type != "cuda":
-            return False
-        try:
-            return "fused" in inspect.signature(self.optimizer).parameters
-        except (TypeError, ValueError):
-            return False
 
     # ------------------------------------------------------- loss and steps
 
@@ -444,30 +327,21 @@ class BaseMultiTaskNet(NeuralNet):
         ``iterator_*__drop_last``; other data goes through skorch's
         ``DataLoader``.
         """
-        view = tensor_view(dataset)
         kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
         batch_size = kwargs.get("batch_size", self.batch_size)
         if batch_size == "auto":
             batch_size = (
                 recipe.auto_batch_size(len(dataset)) if training else self.predict_batch_size
             )
-        if view is None:
-            if self.batch_size != "auto":
-                return super().get_iterator(dataset, training=training)
-            # skorch's get_iterator, with the batch size resolved
-            iterator = self.iterator_train if training else self.iterator_valid
-            batch_size = len(dataset) if batch_size == -1 else batch_size
-            return iterator(dataset, **{**kwargs, "batch_size": batch_size})
-        norms = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
-        batch_norm = any(isinstance(m, norms) for m in self.module_.modules())
-        return TensorBatches(
-            *view,
-            batch_size=batch_size if training else eval_batch_size(view[0], batch_size),
-            shuffle=bool(kwargs.get("shuffle", False)),
-            drop_last=bool(kwargs.get("drop_last", False)),
-            # batch norm cannot train on a batch of one row: fold it into the last
-            min_last=2 if training and batch_norm else 1,
-        )
+        if tensor_view(dataset) is not None:
+            options = {k: v for k, v in kwargs.items() if k in ("shuffle", "drop_last")}
+            return tensor_batches(self.module_, dataset, batch_size, training=training, **options)
+        if self.batch_size != "auto":
+            return super().get_iterator(dataset, training=training)
+        # skorch's get_iterator, with the batch size resolved
+        iterator = self.iterator_train if training else self.iterator_valid
+        batch_size = len(dataset) if batch_size == -1 else batch_size
+        return iterator(dataset, **{**kwargs, "batch_size": batch_size})
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """skorch hook: also encode a validation set given with its own labels.
@@ -486,23 +360,6 @@ class BaseMultiTaskNet(NeuralNet):
 
     # ------------------------------------------------------------------- fit
 
-    def _check_task_weights(self) -> np.ndarray:
-        weights = dict.fromkeys(self.tasks_, 1.0)
-        given = self.task_weights or {}
-        unknown = [t for t in given if t not in weights]
-        if unknown:
-            raise ValueError(
-                f"task_weights names task(s) {unknown} that are not in Y; the tasks "
-                f"are {self.tasks_}."
-            )
-        weights.update(given)
-        values = np.array([float(w) for w in weights.values()])
-        if not np.isfinite(values).all() or (values < 0).any() or values.sum() == 0:
-            raise ValueError(
-                f"task_weights must be finite, non-negative and not all zero; got {weights}."
-            )
-        return values
-
     def _fit_targets(self, X, Y, classes) -> np.ndarray:
         """Encode ``Y`` anew and choose the recipe for ``X``: the fitted attributes."""
         encoder = TaskEncoder(
@@ -513,11 +370,8 @@ class BaseMultiTaskNet(NeuralNet):
         )
         codes = encoder.fit_transform(Y)
         check_n_rows(X, codes)
-        scaling = recipe.resolve_feature_scaling(self.feature_scaling, X)
-        scaler = recipe.make_feature_scaler(scaling, X.shape[0], self.random_state)
-        self.feature_scaler_ = None if scaler is None else scaler.fit(X)
-        own_mlp = self.module is None or self.architecture in _EXPERTS
-        self.embedded_columns_ = recipe.embedded_columns(self.numeric_embedding, X, own_mlp=own_mlp)
+        own_mlp = self.module is None or self.architecture in EXPERTS
+        self.feature_scaler_, self.embedded_columns_ = recipe.fit_recipe(self, X, own_mlp=own_mlp)
         self.target_encoder_ = encoder
         self.tasks_ = list(encoder.tasks_)
         self.__dict__.pop("classes_", None)
@@ -545,7 +399,7 @@ class BaseMultiTaskNet(NeuralNet):
         else:
             codes = self.target_encoder_.transform(Y)
             check_n_rows(X, codes)
-        self.task_weights_ = self._check_task_weights()
+        self.task_weights_ = check_task_weights(self.task_weights, self.tasks_)
         if not reset:  # a warm fit keeps its loss module; give it this fit's task_weights
             self.criterion_.weights.copy_(torch.as_tensor(self.task_weights_))
         rows = labelled(codes).any(axis=1)
@@ -651,11 +505,9 @@ class BaseMultiTaskNet(NeuralNet):
         """Per-task logits of validated ``X``, left on the device; on the fast
         path in batches of ``predict_batch_size`` (fewer rows for sparse X)."""
         dataset = self.get_dataset(X)
-        view = tensor_view(dataset)
-        if view is None:
+        if tensor_view(dataset) is None:
             return self._per_task(self.forward_iter(dataset, device=self.device))
-        size = eval_batch_size(view[0], self.predict_batch_size)
-        batches = TensorBatches(*view, batch_size=size)
+        batches = tensor_batches(self.module_, dataset, self.predict_batch_size)
         return self._per_task(self.evaluation_step(batch) for batch in batches)
 
     def _checked(self, X):

@@ -12,6 +12,7 @@ import inspect
 from collections.abc import Mapping, Sequence
 from numbers import Integral, Real
 
+import numpy as np
 import torch
 from sklearn.utils._param_validation import (
     Interval,
@@ -187,3 +188,23 @@ def check_arguments(target, prefix: str, kwargs: Mapping) -> None:
             f"{names}: {target.__name__} takes no argument {unknown[0]!r}; its "
             f"arguments are {accepted}. Check the spelling, or drop the parameter."
         )
+
+
+def check_task_weights(task_weights: Mapping | None, tasks: Sequence) -> np.ndarray:
+    """The static weight of each task, in task order: ``task_weights[task]``,
+    1 for a task left out. Raises for an unknown task or a negative,
+    infinite or all-zero weighting."""
+    weights = dict.fromkeys(tasks, 1.0)
+    given = task_weights or {}
+    unknown = [t for t in given if t not in weights]
+    if unknown:
+        raise ValueError(
+            f"task_weights names task(s) {unknown} that are not in Y; the tasks are {list(tasks)}."
+        )
+    weights.update(given)
+    values = np.array([float(w) for w in weights.values()])
+    if not np.isfinite(values).all() or (values < 0).any() or values.sum() == 0:
+        raise ValueError(
+            f"task_weights must be finite, non-negative and not all zero; got {weights}."
+        )
+    return values

@@ -137,6 +137,15 @@ def embedded_columns(kind, X, *, own_mlp: bool) -> list[int] | None:
     return columns
 
 
+def fit_recipe(net, X, *, own_mlp: bool):
+    """The fitted ``feature_scaler_`` (or None) and the ``embedded_columns_``
+    (or None) of ``net`` for the training data ``X``."""
+    scaling = resolve_feature_scaling(net.feature_scaling, X)
+    scaler = make_feature_scaler(scaling, X.shape[0], net.random_state)
+    columns = embedded_columns(net.numeric_embedding, X, own_mlp=own_mlp)
+    return (None if scaler is None else scaler.fit(X)), columns
+
+
 def monitor(net) -> tuple[str, bool]:
     """The history key that early stopping and ``lr_schedule="plateau"``
     watch, and whether lower is better (for a name with "loss" in it)."""

@@ -133,6 +133,25 @@ def eval_batch_size(data: TensorData, batch_size: int) -> int:
     return cap if batch_size == -1 else min(batch_size, cap)
 
 
+def tensor_batches(module, dataset, batch_size: int, *, training: bool = False, **kwargs):
+    """:class:`TensorBatches` of (a Subset of) :class:`TensorData`, for the
+    estimators' ``get_iterator``: ``shuffle`` and ``drop_last`` from the
+    ``iterator_*`` options; batches for inference capped for sparse ``X``
+    (:func:`eval_batch_size`)."""
+    data, rows = tensor_view(dataset)
+    norms = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
+    batch_norm = any(isinstance(m, norms) for m in module.modules())
+    return TensorBatches(
+        data,
+        rows,
+        batch_size=batch_size if training else eval_batch_size(data, batch_size),
+        shuffle=bool(kwargs.get("shuffle", False)),
+        drop_last=bool(kwargs.get("drop_last", False)),
+        # batch norm cannot train on a batch of one row: fold it into the last
+        min_last=2 if training and batch_norm else 1,
+    )
+
+
 class TensorBatches:
     """Mini-batches of a :class:`TensorData`, drawn by slicing a permutation.
 
