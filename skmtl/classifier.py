@@ -26,7 +26,8 @@ class MultiTaskClassifier(ClassifierMixin, BaseMultiTaskNet):
         The shared trunk. ``None`` builds :class:`~skmtl.modules.MLPTrunk` from
         ``hidden_units``, ``dropout`` and ``activation``. Any module mapping a
         batch of ``X`` to a ``(batch, features)`` tensor works; skmtl adds the
-        heads. Arguments go as ``module__name=value``; a trunk whose
+        heads. With a custom trunk ``X`` may have any sample shape: images
+        ``(n, C, H, W)`` for a CNN, sequences ``(n, T, F)`` for an RNN. Arguments go as ``module__name=value``; a trunk whose
         constructor takes ``in_features`` receives ``n_features_in_`` unless
         given. A module instance is copied at each fit, so your object is
         never trained in place and every fit starts from its weights.
@@ -38,19 +39,28 @@ class MultiTaskClassifier(ClassifierMixin, BaseMultiTaskNet):
         Activation of the default trunk (``"relu"``, ``"gelu"``, ``"silu"``, ...).
     norm : {None, "batch", "layer"}, default=None
         Normalisation after each hidden layer of the default trunk and experts.
-    numeric_embedding : {"periodic", None}, default="periodic"
+    numeric_embedding : {"auto", "periodic", None}, default="auto"
         ``"periodic"``: the default trunk (and each expert) starts with a
         learned periodic embedding of every column with more than two
         values (:class:`~skmtl.modules.PeriodicEmbedding`); 0/1 columns pass
         through. It lets the MLP fit sharp functions of single features, as
-        trees do. ``None``: the features feed the first layer directly. A
-        custom ``module`` gets the features as they are.
-    feature_scaling : {"quantile", "standard", "robust", None}, default="quantile"
+        trees do. ``None``: the features feed the first layer directly.
+        ``"auto"``: ``"periodic"`` for a dense 2-D ``X`` with at most
+        :data:`~skmtl.recipe.MAX_EMBEDDED_COLUMNS` (256) such columns and
+        skmtl's own MLP, else ``None`` (sparse or N-D ``X``, a custom
+        ``module``, wider tables). An explicit ``"periodic"`` where it cannot
+        apply is an error.
+    feature_scaling : {"auto", "quantile", "standard", "robust", "maxabs", None}, default="auto"
         Scaling of the features, fitted on the training data in ``fit`` and
         applied to every input after it: ``"quantile"`` maps each column
         through its empirical distribution to a standard normal
         (``QuantileTransformer``), robust to skew, outliers and units;
-        ``"standard"`` and ``"robust"`` are scikit-learn's scalers.
+        ``"standard"``, ``"robust"`` and ``"maxabs"`` are scikit-learn's
+        scalers (``"maxabs"`` keeps sparse ``X`` sparse). ``"auto"``:
+        ``"quantile"`` for a dense 2-D ``X``; no scaling for sparse ``X``
+        (TF-IDF and counts are on a common scale already) or N-D ``X``
+        (normalise images or sequences in the trunk). Scaling N-D ``X``, or
+        a scaler that would densify sparse ``X``, is an error.
     early_stopping : bool or str, default=True
         Stop once the validation score has not improved for ``patience``
         epochs, and restore the weights of the best epoch (skorch's
@@ -157,7 +167,17 @@ class MultiTaskClassifier(ClassifierMixin, BaseMultiTaskNet):
         ``{task: labels}``; ``predict_proba`` columns follow it. A plain array
         when ``Y`` was 1-D.
     n_features_in_ : int
-        Number of features seen in fit.
+        Number of features seen in fit (for N-D ``X``, the flattened width).
+    input_shape_ : tuple
+        Only for N-D ``X``: the shape of one sample seen in fit, e.g.
+        ``(1, 8, 8)``; ``predict`` checks it.
+    feature_scaler_ : transformer or None
+        The fitted ``feature_scaling``.
+    embedded_columns_ : list of int or None
+        The columns of the periodic embedding, or None without one.
+    weighting_ : TaskWeighting
+        The fitted ``task_weighting`` strategy, a criterion of the net (its
+        parameters are trained by the optimizer).
     feature_names_in_ : ndarray of str
         Column names of ``X``, when it had string column names.
     target_encoder_ : TaskEncoder
@@ -172,7 +192,8 @@ class MultiTaskClassifier(ClassifierMixin, BaseMultiTaskNet):
         negative transfer (try another ``task_weighting`` or
         ``architecture``, or separate models). NaN if never measured.
     module_, criterion_, optimizer_, history_, callbacks_
-        As in skorch.
+        As in skorch. The history holds per-task columns, recorded by the
+        ``task_history`` callback (:class:`~skmtl.history.TaskHistory`).
 
     See Also
     --------
@@ -213,7 +234,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseMultiTaskNet):
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n_samples, n_features)
+        X : array-like, sparse matrix or N-D array of shape (n_samples, ...)
 
         Returns
         -------
