@@ -27,10 +27,11 @@ class MultiTaskClassifier(ClassifierMixin, BaseMultiTaskNet):
         ``hidden_units``, ``dropout`` and ``activation``. Any module mapping a
         batch of ``X`` to a ``(batch, features)`` tensor works; skmtl adds the
         heads. With a custom trunk ``X`` may have any sample shape: images
-        ``(n, C, H, W)`` for a CNN, sequences ``(n, T, F)`` for an RNN. Arguments go as ``module__name=value``; a trunk whose
-        constructor takes ``in_features`` receives ``n_features_in_`` unless
-        given. A module instance is copied at each fit, so your object is
-        never trained in place and every fit starts from its weights.
+        ``(n, C, H, W)`` for a CNN, sequences ``(n, T, F)`` for an RNN.
+        Arguments go as ``module__name=value``; a trunk whose constructor
+        takes ``in_features`` receives ``n_features_in_`` unless given. A
+        module instance is copied at each fit, so your object is never
+        trained in place and every fit starts from its weights.
     hidden_units : tuple of int, default=(256, 256)
         Hidden layer widths of the default trunk.
     dropout : float, default=0.0
