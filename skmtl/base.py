@@ -420,7 +420,7 @@ class BaseMultiTaskNet(NeuralNet):
         for attr in (
             *("module_", "criterion_", "weighting_", "optimizer_", "target_encoder_"),
             *("tasks_", "classes_", "task_weights_", "feature_scaler_", "embedded_columns_"),
-            "input_shape_",
+            *("input_shape_", "n_features_in_", "feature_names_in_"),
         ):
             self.__dict__.pop(attr, None)
 

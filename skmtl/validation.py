@@ -31,7 +31,13 @@ def _is_nd(X) -> bool:
 def _check_nd(estimator, X, *, reset: bool) -> np.ndarray:
     """N-D ``X`` (images, sequences): only with a custom trunk; the trailing
     shape is kept as ``input_shape_`` and must match later."""
-    if reset and (estimator.module is None or estimator.architecture != "shared"):
+    if reset and estimator.module is not None and estimator.architecture != "shared":
+        raise ValueError(
+            f"X has shape {np.shape(X)}: architecture={estimator.architecture!r} builds "
+            "MLP experts, which take 2-D X (n_samples, n_features). Use architecture="
+            "'shared' with your trunk for images or sequences, or reshape X to 2-D."
+        )
+    if reset and estimator.module is None:
         raise ValueError(
             f"X has shape {np.shape(X)}: the default MLP trunk and the "
             f"{estimator.architecture!r} architecture take 2-D X (n_samples, "
