@@ -28,7 +28,13 @@ from .network import EXPERTS, build_criterion, build_module, optimizer_kwargs
 from .parameters import check_parameters, check_task_weights
 from .split import MultiTaskValidSplit
 from .targets import EncodedTargets, TaskEncoder, encoded
-from .tensor_data import make_tensor_data, tensor_batches, tensor_view, uses_fast_path
+from .tensor_data import (
+    make_tensor_data,
+    sparse_eval_cap,
+    tensor_batches,
+    tensor_view,
+    uses_fast_path,
+)
 from .training import set_mode, train_step
 from .validation import check_features, check_n_rows
 from .weighting import make_weighting
@@ -336,11 +342,15 @@ class BaseMultiTaskNet(NeuralNet):
         if tensor_view(dataset) is not None:
             options = {k: v for k, v in kwargs.items() if k in ("shuffle", "drop_last")}
             return tensor_batches(self.module_, dataset, batch_size, training=training, **options)
-        if self.batch_size != "auto":
+        cap = None if training else sparse_eval_cap(dataset)
+        if self.batch_size != "auto" and cap is None:
             return super().get_iterator(dataset, training=training)
-        # skorch's get_iterator, with the batch size resolved
+        # skorch's get_iterator, with the batch size resolved (and capped for
+        # sparse X, whose rows skorch's DataLoader stacks into one dense batch)
         iterator = self.iterator_train if training else self.iterator_valid
         batch_size = len(dataset) if batch_size == -1 else batch_size
+        if cap is not None:
+            batch_size = min(batch_size, cap)
         return iterator(dataset, **{**kwargs, "batch_size": batch_size})
 
     def get_split_datasets(self, X, y=None, **fit_params):

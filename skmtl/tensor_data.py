@@ -90,7 +90,9 @@ def tensor_view(dataset) -> tuple[TensorData, torch.Tensor | None] | None:
         return dataset, None
     if isinstance(dataset, Subset) and isinstance(dataset.dataset, TensorData):
         data = dataset.dataset
-        rows = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long, device=data.device)
+        # sparse rows are gathered on the host: keep their indices there
+        device = "cpu" if isinstance(data, SparseData) else data.device
+        rows = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long, device=device)
         return data, rows
     return None
 
@@ -131,6 +133,17 @@ def eval_batch_size(data: TensorData, batch_size: int) -> int:
         return batch_size
     cap = max(1, SPARSE_BATCH_VALUES // max(data.X.shape[1], 1))
     return cap if batch_size == -1 else min(batch_size, cap)
+
+
+def sparse_eval_cap(dataset) -> int | None:
+    """For (a Subset of) a dataset holding sparse ``X`` on skorch's data path,
+    the most rows of an inference batch (see :func:`eval_batch_size`); else None."""
+    while isinstance(dataset, Subset):
+        dataset = dataset.dataset
+    X = getattr(dataset, "X", None)
+    if not sp.issparse(X):
+        return None
+    return max(1, SPARSE_BATCH_VALUES // max(X.shape[1], 1))
 
 
 def tensor_batches(module, dataset, batch_size: int, *, training: bool = False, **kwargs):
