@@ -173,6 +173,11 @@ class BaseMultiTaskNet(NeuralNet):
         if requested == "auto":
             self.__dict__["device"] = requested
 
+    def __sklearn_is_fitted__(self) -> bool:
+        # scikit-learn's protocol (check_is_fitted); skorch before 1.3.1 has
+        # none, and skorch's attributes set in __init__ would read as fitted
+        return bool(self.__dict__.get("initialized_")) and "target_encoder_" in self.__dict__
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True

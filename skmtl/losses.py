@@ -28,8 +28,9 @@ class MultiTaskLoss(nn.Module):
 
     ``forward`` returns the ``(n_tasks,)`` weighted task losses, which the
     estimator's ``task_weighting`` combines into the training objective. The
-    last call's per-task loss sums and label counts stay available, detached,
-    as ``last_sums`` and ``last_counts`` for the per-task history.
+    last call's per-task loss sums, label counts and weighted losses stay
+    available, detached, as ``last_sums``, ``last_counts`` and
+    ``last_losses``, for the reported loss and the per-task history.
     """
 
     def __init__(
@@ -44,7 +45,7 @@ class MultiTaskLoss(nn.Module):
         self.regression = list(regression) if regression is not None else [False] * len(weights)
         self.regression_loss = regression_loss
         self.register_buffer("weights", torch.as_tensor(weights, dtype=torch.float32))
-        self.last_sums = self.last_counts = None
+        self.last_sums = self.last_counts = self.last_losses = None
 
     def _mixed_sums_and_counts(self, y_pred, y_true) -> tuple[torch.Tensor, torch.Tensor]:
         """Float targets (any regression task): NaN marks a missing label."""
@@ -104,8 +105,9 @@ class MultiTaskLoss(nn.Module):
     def forward(self, y_pred: Sequence[torch.Tensor], y_true: torch.Tensor) -> torch.Tensor:
         """:meth:`task_losses` times the static weights, shape ``(n_tasks,)``."""
         sums, counts = self._sums_and_counts(y_pred, y_true)
-        self.last_sums, self.last_counts = sums.detach(), counts
-        return self.weights * sums / counts.clamp(min=1)
+        losses = self.weights * sums / counts.clamp(min=1)
+        self.last_sums, self.last_counts, self.last_losses = sums.detach(), counts, losses.detach()
+        return losses
 
     def present(self) -> torch.Tensor:
         """Whether each task takes part in the last batch: it has a label there

@@ -44,9 +44,8 @@ def _step_result(net, y_pred, gradients=None) -> dict:
     keywords): the reported loss, the sum of the weighted task losses,
     comparable across strategies; and the per-task sums and counts."""
     crit = net.criterion_
-    loss = (crit.weights * crit.last_sums / crit.last_counts.clamp(min=1)).sum()
     result = {
-        "loss": loss,
+        "loss": crit.last_losses.sum(),
         "y_pred": y_pred,
         "task_sums": crit.last_sums,
         "task_counts": crit.last_counts,

@@ -34,7 +34,7 @@ DOCUMENTED_HOOKS = {
 PUBLIC_API = {"fit", "partial_fit", "predict", "get_params", "set_params", "__init__"}
 #: not extension points: each is pinned by a test below
 PINNED_INTERNALS = {"_get_param_names", "__setstate__", "device"}
-PYTHON = {"__doc__", "__module__", "__sklearn_tags__"}
+PYTHON = {"__doc__", "__module__", "__sklearn_tags__", "__sklearn_is_fitted__"}
 
 
 def test_every_override_of_neuralnet_is_a_hook_public_api_or_pinned():
