@@ -1,4 +1,4 @@
-"""What the speed and methods benchmarks share."""
+"""What the benchmarks share."""
 
 import torch
 
@@ -13,3 +13,12 @@ PLAIN_RECIPE = dict(
     weight_decay=0.0,
     optimizer=torch.optim.Adam,
 )
+
+
+def status_mb(field: str) -> float:
+    """``VmRSS`` (resident now) or ``VmHWM`` (peak) of this process, in MB (Linux)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"{field} is not in /proc/self/status")

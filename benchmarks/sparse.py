@@ -31,6 +31,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 import torch
+from _plain import status_mb
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.model_selection import train_test_split
 
@@ -97,15 +98,6 @@ def sparse_mb(X) -> float:
 # -------------------------------------------------------------- memory
 
 
-def _status_mb(field: str) -> float:
-    """``VmRSS`` (now) or ``VmHWM`` (peak) of this process, in MB."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError(field)
-
-
 def reset_peak() -> bool:
     """Reset the peak resident size (``VmHWM``) to the current one, if Linux allows."""
     try:
@@ -152,12 +144,12 @@ def run(rows: int, cols: int, max_epochs: int | None = None, seed: int = 0) -> d
     params = {} if max_epochs is None else {"max_epochs": max_epochs}
     clf = MultiTaskClassifier(random_state=0, **params)
     gc.collect()
-    rss_before = _status_mb("VmRSS")
+    rss_before = status_mb("VmRSS")
     hwm_reset = reset_peak()
     t0 = time.perf_counter()
     clf.fit(X_train, Y_train)
     fit_s = time.perf_counter() - t0
-    peak = _status_mb("VmHWM") if hwm_reset else ru_maxrss_mb()
+    peak = status_mb("VmHWM") if hwm_reset else ru_maxrss_mb()
     rss_after_fit = ru_maxrss_mb()
 
     t0 = time.perf_counter()

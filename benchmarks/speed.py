@@ -33,7 +33,7 @@ import warnings
 
 import numpy as np
 import torch
-from _plain import PLAIN_RECIPE
+from _plain import PLAIN_RECIPE, status_mb
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from torch import nn
@@ -293,17 +293,9 @@ def time_all(X, labels, codes, cfg, contenders, repeat=3):
 # -------------------------------------------------------------- memory
 
 
-def _rss_mb(field: str) -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError(field)
-
-
 def memory_child(name: str, cfg: dict) -> dict:
     """Run in a fresh process: peak memory of one fit over a bare ``import skmtl``."""
-    base = _rss_mb("VmRSS")
+    base = status_mb("VmRSS")
     X, labels, codes = make_data(cfg["rows"], cfg["features"], cfg["tasks"])
     data_mb = (X.nbytes + codes.nbytes) / 2**20
     if torch.device(cfg["device"]).type == "cuda":
@@ -311,7 +303,7 @@ def memory_child(name: str, cfg: dict) -> dict:
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # reset the peak resident size to the current one
     FIT[name](X, _targets(name, labels, codes), dict(cfg, epochs=1))
-    out = {"peak_rss_over_import_mb": _rss_mb("VmHWM") - base, "data_mb": data_mb}
+    out = {"peak_rss_over_import_mb": status_mb("VmHWM") - base, "data_mb": data_mb}
     if torch.device(cfg["device"]).type == "cuda":
         out["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
     return out
