@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -110,6 +112,13 @@ def check_features(estimator, X, *, reset: bool):
     Raises a ``ValueError`` naming the columns for non-numeric, NaN or
     infinite values, with the fix.
     """
+    if isinstance(X, Mapping):
+        raise ValueError(
+            f"X is a dict of arrays (keys {list(X)[:5]}); {type(estimator).__name__} takes "
+            "one array: a table, a sparse matrix, or an N-D array for your own trunk. "
+            "Stack the inputs into one array (e.g. np.hstack for tables) and split them "
+            "inside your trunk's forward."
+        )
     if isinstance(X, pd.DataFrame):
         bad = [
             col

@@ -407,3 +407,10 @@ def test_nan_and_inf_in_n_d_X_at_predict(cnn, digits):
     match = r"NaN in flattened feature\(s\) \[0\] and infinity .* in flattened feature\(s\) \[63\]"
     with pytest.raises(ValueError, match=match):
         cnn.predict(X)
+
+
+def test_a_dict_of_arrays_as_X_is_refused_clearly(tasks_data):
+    _, Y = tasks_data
+    X = {"image": np.zeros((240, 1, 4, 4)), "table": np.zeros((240, 3))}
+    with pytest.raises(ValueError, match=r"X is a dict of arrays \(keys \['image', 'table'\]\)"):
+        make_clf().fit(X, Y)
