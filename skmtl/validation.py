@@ -112,7 +112,7 @@ def check_features(estimator, X, *, reset: bool):
     Raises a ``ValueError`` naming the columns for non-numeric, NaN or
     infinite values, with the fix.
     """
-    if isinstance(X, Mapping):
+    if isinstance(X, Mapping) and not sp.issparse(X):  # a dok matrix is a dict too
         raise ValueError(
             f"X is a dict of arrays (keys {list(X)[:5]}); {type(estimator).__name__} takes "
             "one array: a table, a sparse matrix, or an N-D array for your own trunk. "

@@ -39,8 +39,14 @@ PYTHON = {"__doc__", "__module__", "__sklearn_tags__", "__sklearn_is_fitted__"}
 
 def test_every_override_of_neuralnet_is_a_hook_public_api_or_pinned():
     skorch_names = set(dir(NeuralNet)) | {"device"}  # skorch's device is an instance attribute
-    overridden = {name for name in vars(BaseMultiTaskNet) if name in skorch_names}
-    assert overridden == DOCUMENTED_HOOKS | PUBLIC_API | PINNED_INTERNALS | PYTHON
+    overridden = {
+        name
+        for name in vars(BaseMultiTaskNet)
+        # scikit-learn's metadata routing writes set_*_request methods itself
+        if name in skorch_names and not (name.startswith("set_") and name.endswith("_request"))
+    }
+    assert overridden <= DOCUMENTED_HOOKS | PUBLIC_API | PINNED_INTERNALS | PYTHON
+    assert DOCUMENTED_HOOKS | PINNED_INTERNALS <= overridden
 
 
 # ------------------------------------------------- pinned skorch behaviours

@@ -31,7 +31,10 @@ SPARSE_CLASSES = tuple(
 def make_sparse_tasks(n: int = 600, n_features: int = 2000, density: float = 0.01, seed: int = 0):
     """CSR float32 features (nonnegative, as counts or TF-IDF) and two learnable tasks."""
     rng = np.random.default_rng(seed)
-    X = sp.random(n, n_features, density=density, format="csr", dtype=np.float32, rng=rng)
+    # drawn by hand: scipy's sparse.random changed its seed argument across versions
+    cells = np.unique(rng.integers(0, n * n_features, int(density * n * n_features)))
+    values = rng.random(len(cells)).astype(np.float32)
+    X = sp.csr_matrix((values, np.divmod(cells, n_features)), shape=(n, n_features))
     third = n_features // 3
     blocks = np.stack(
         [np.asarray(X[:, i * third : (i + 1) * third].sum(axis=1)).ravel() for i in range(3)],
