@@ -23,15 +23,13 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import platform
 import resource
 import time
 
 import numpy as np
 import scipy.sparse as sp
 import torch
-from _plain import status_mb
+from _plain import machine, status_mb
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.model_selection import train_test_split
 
@@ -113,19 +111,6 @@ def ru_maxrss_mb() -> float:
 
 
 # -------------------------------------------------------------- report
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads"
-    )
 
 
 def run(rows: int, cols: int, max_epochs: int | None = None, seed: int = 0) -> dict:

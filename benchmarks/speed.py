@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
@@ -33,7 +31,7 @@ import warnings
 
 import numpy as np
 import torch
-from _plain import PLAIN_RECIPE, status_mb
+from _plain import PLAIN_RECIPE, machine, status_mb
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from torch import nn
@@ -325,20 +323,6 @@ def measure_memory(cfg, contenders) -> dict:
 
 
 # -------------------------------------------------------------- report
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    threads = torch.get_num_threads()
-    desc = f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, {threads} threads"
-    if torch.cuda.is_available():
-        desc += f", GPU {torch.cuda.get_device_name()}"
-    return desc
 
 
 def table(title, results, memory=None) -> str:
