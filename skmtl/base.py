@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import warnings
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -22,12 +21,14 @@ from skorch.utils import to_tensor
 from . import recipe
 from ._runtime import resolve_device, seeded_torch
 from .callbacks import TaskPrintLog
+from .fit_data import forget_fit, prepare_fit
 from .history import TaskHistory
-from .metrics import labelled, mean_valid_accuracy, score_codes
-from .network import EXPERTS, build_criterion, build_module, optimizer_kwargs
-from .parameters import check_parameters, check_task_weights
+from .metrics import mean_valid_accuracy, score_codes
+from .network import build_criterion, build_module, optimizer_kwargs
+from .parameters import check_parameters
+from .prediction import forward_logits, predicted_codes
 from .split import MultiTaskValidSplit
-from .targets import EncodedTargets, TaskEncoder, encoded
+from .targets import EncodedTargets
 from .tensor_data import (
     make_tensor_data,
     sparse_eval_cap,
@@ -375,78 +376,14 @@ class BaseMultiTaskNet(NeuralNet):
 
     # ------------------------------------------------------------------- fit
 
-    def _fit_targets(self, X, Y, classes) -> np.ndarray:
-        """Encode ``Y`` anew and choose the recipe for ``X``: the fitted attributes."""
-        encoder = TaskEncoder(
-            task_names=self.task_names,
-            classes=self.classes if classes is None else classes,
-            task_types=self.task_types,
-            default_type=self._default_task_type,
-        )
-        codes = encoder.fit_transform(Y)
-        check_n_rows(X, codes)
-        own_mlp = self.module is None or self.architecture in EXPERTS
-        self.feature_scaler_, self.embedded_columns_ = recipe.fit_recipe(self, X, own_mlp=own_mlp)
-        self.target_encoder_ = encoder
-        self.tasks_ = list(encoder.tasks_)
-        self.__dict__.pop("classes_", None)
-        if encoder.classes_:  # only a model with classification tasks has classes_
-            one_task = encoder.kind_ == "1d"
-            self.classes_ = encoder.classes_[self.tasks_[0]] if one_task else dict(encoder.classes_)
-        return codes
-
-    def _prepare(self, X, Y, *, reset: bool, classes=None, **fit_params):
-        """Check the parameters and data, encode ``Y``; drop rows without labels."""
-        if "sample_weight" in fit_params:
-            raise ValueError(
-                f"{type(self).__name__}.fit does not take sample_weight; weigh whole "
-                "tasks with task_weights={task: weight}, or resample the rows."
-            )
-        if Y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is "
-                "None. Pass Y as a dict of tasks, a DataFrame, or a 1-D or 2-D array."
-            )
-        check_parameters(self)
-        X = check_features(self, X, reset=reset)
-        if reset:
-            codes = self._fit_targets(X, Y, classes)
-        else:
-            codes = self.target_encoder_.transform(Y)
-            check_n_rows(X, codes)
-        self.task_weights_ = check_task_weights(self.task_weights, self.tasks_)
-        if not reset:  # a warm fit keeps its loss module; give it this fit's task_weights
-            self.criterion_.weights.copy_(torch.as_tensor(self.task_weights_))
-        rows = labelled(codes).any(axis=1)
-        if not rows.all():
-            if not rows.any():
-                raise ValueError("Y has no labels at all; every row misses every task.")
-            warnings.warn(
-                f"Dropped {int((~rows).sum())} row(s) of Y that have no label for any task.",
-                UserWarning,
-                stacklevel=4,  # the caller of fit or partial_fit
-            )
-            X, codes = X[rows], codes[rows]
-        return X, encoded(codes)
-
-    def _forget_fit(self) -> None:
-        """After a failed fit, be unfitted rather than half updated."""
-        self.initialized_ = False
-        for attr in (
-            *("module_", "criterion_", "weighting_", "optimizer_", "target_encoder_"),
-            *("tasks_", "classes_", "task_weights_", "feature_scaler_", "embedded_columns_"),
-            *("input_shape_", "n_features_in_", "feature_names_in_"),
-        ):
-            self.__dict__.pop(attr, None)
-
     def _train(self, entry, X, y, *, reset: bool, classes=None, **fit_params):
         with seeded_torch(self.random_state, offset=0 if reset else len(self.history)):
             try:
-                X, codes = self._prepare(X, y, reset=reset, classes=classes, **fit_params)
+                X, codes = prepare_fit(self, X, y, reset=reset, classes=classes, **fit_params)
                 return entry(X, codes, **fit_params)
             except BaseException:
                 if reset:
-                    self._forget_fit()
+                    forget_fit(self)
                 raise
 
     def fit(self, X, y, **fit_params):
@@ -498,33 +435,6 @@ class BaseMultiTaskNet(NeuralNet):
 
     # --------------------------------------------------------------- predict
 
-    @staticmethod
-    def _per_task(outputs: Iterable) -> list[torch.Tensor]:
-        """Concatenate the batches of the module's per-task outputs."""
-        return [torch.cat(task) for task in zip(*outputs, strict=True)]
-
-    def _codes(self, logits: list[torch.Tensor]) -> np.ndarray:
-        """One column per task, copied back in one go: class codes (int64), or
-        with any regression task, a float matrix of class codes and
-        standardised regression predictions."""
-        regression = self.target_encoder_.regression_
-        if not any(regression):
-            return torch.stack([out.argmax(dim=1) for out in logits], dim=1).cpu().numpy()
-        columns = [
-            out[:, 0].float() if reg else out.argmax(dim=1).float()
-            for out, reg in zip(logits, regression, strict=True)
-        ]
-        return torch.stack(columns, dim=1).cpu().numpy()
-
-    def _forward_logits(self, X) -> list[torch.Tensor]:
-        """Per-task logits of validated ``X``, left on the device; on the fast
-        path in batches of ``predict_batch_size`` (fewer rows for sparse X)."""
-        dataset = self.get_dataset(X)
-        if tensor_view(dataset) is None:
-            return self._per_task(self.forward_iter(dataset, device=self.device))
-        batches = tensor_batches(self.module_, dataset, self.predict_batch_size)
-        return self._per_task(self.evaluation_step(batch) for batch in batches)
-
     def _checked(self, X):
         check_is_fitted(self)
         check_parameters(self, ["predict_batch_size"])  # may be set after fit
@@ -546,7 +456,7 @@ class BaseMultiTaskNet(NeuralNet):
             array. Labels are the original labels.
         """
         index = X.index if isinstance(X, pd.DataFrame) else None
-        codes = self._codes(self._forward_logits(self._checked(X)))
+        codes = predicted_codes(self, forward_logits(self, self._checked(X)))
         return self.target_encoder_.decode(codes, index=index)
 
     def score_tasks(self, X, y, sample_weight=None) -> dict[Hashable, float]:
@@ -572,7 +482,7 @@ class BaseMultiTaskNet(NeuralNet):
         check_n_rows(X, codes)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
-        predicted = self._codes(self._forward_logits(X))
+        predicted = predicted_codes(self, forward_logits(self, X))
         return score_codes(self.target_encoder_, tasks, codes, predicted, sample_weight)
 
     def score(self, X, y, sample_weight=None) -> float:

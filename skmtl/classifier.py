@@ -7,6 +7,7 @@ import torch
 from sklearn.base import ClassifierMixin
 
 from .base import BaseMultiTaskNet
+from .prediction import forward_logits
 
 
 class MultiTaskClassifier(ClassifierMixin, BaseMultiTaskNet):
@@ -244,7 +245,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseMultiTaskNet):
             the order of ``classes_[task]``; for a model fitted on 1-D ``Y``, one
             ``(n_samples, n_classes)`` array, as any scikit-learn classifier.
         """
-        logits = self._forward_logits(self._checked(X))
+        logits = forward_logits(self, self._checked(X))
         regression = self.target_encoder_.regression_
         logits = [out for out, reg in zip(logits, regression, strict=True) if not reg]
         if not logits:

@@ -12,6 +12,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 from skorch.utils import to_numpy
 
+from .prediction import per_task, predicted_codes
 from .targets import MISSING, UNKNOWN
 
 
@@ -55,7 +56,7 @@ def mean_valid_accuracy(net, X, y) -> float:
     works on class codes, so it runs inside skorch's epoch scoring.
     """
     # forward_iter, so that skorch's scoring cache serves the epoch's outputs
-    codes = net._codes(net._per_task(net.forward_iter(X, device=net.device)))
+    codes = predicted_codes(net, per_task(net.forward_iter(X, device=net.device)))
     y = to_numpy(y)
     classification = [j for j, reg in enumerate(net.target_encoder_.regression_) if not reg]
     if not classification:

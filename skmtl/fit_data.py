@@ -1,0 +1,97 @@
+"""What ``fit`` does before skorch trains: check, encode, fit the recipe.
+
+:func:`prepare_fit` turns the user's ``X`` and ``Y`` into the network's input
+and the ``(n, n_tasks)`` codes, and sets the fitted attributes that do not
+belong to skorch (``target_encoder_``, ``tasks_``, ``classes_``,
+``feature_scaler_``, ``embedded_columns_``, ``task_weights_``);
+:func:`forget_fit` removes them again when a fit fails.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+
+from . import recipe
+from .metrics import labelled
+from .network import EXPERTS
+from .parameters import check_parameters, check_task_weights
+from .targets import TaskEncoder, encoded
+from .validation import check_features, check_n_rows
+
+#: What a fit sets besides skorch's own attributes.
+FITTED = (
+    *("module_", "criterion_", "weighting_", "optimizer_", "target_encoder_", "tasks_"),
+    *("classes_", "task_weights_", "feature_scaler_", "embedded_columns_"),
+    *("input_shape_", "n_features_in_", "feature_names_in_"),
+)
+
+
+def _fit_targets(net, X, Y, classes) -> np.ndarray:
+    """Encode ``Y`` anew and choose the recipe for ``X``."""
+    encoder = TaskEncoder(
+        task_names=net.task_names,
+        classes=net.classes if classes is None else classes,
+        task_types=net.task_types,
+        default_type=net._default_task_type,
+    )
+    codes = encoder.fit_transform(Y)
+    check_n_rows(X, codes)
+    own_mlp = net.module is None or net.architecture in EXPERTS
+    net.feature_scaler_, net.embedded_columns_ = recipe.fit_recipe(net, X, own_mlp=own_mlp)
+    net.target_encoder_ = encoder
+    net.tasks_ = list(encoder.tasks_)
+    net.__dict__.pop("classes_", None)
+    if encoder.classes_:  # only a model with classification tasks has classes_
+        one_task = encoder.kind_ == "1d"
+        net.classes_ = encoder.classes_[net.tasks_[0]] if one_task else dict(encoder.classes_)
+    return codes
+
+
+def prepare_fit(net, X, Y, *, reset: bool, classes=None, **fit_params):
+    """Check the parameters and data and encode ``Y`` (anew when ``reset``);
+    drop the rows without any label, with a warning.
+
+    Returns ``X`` as the network takes it and the codes, marked encoded.
+    """
+    name = type(net).__name__
+    if "sample_weight" in fit_params:
+        raise ValueError(
+            f"{name}.fit does not take sample_weight; weigh whole tasks with "
+            "task_weights={task: weight}, or resample the rows."
+        )
+    if Y is None:
+        raise ValueError(
+            f"{name} requires y to be passed, but the target y is None. Pass Y as a "
+            "dict of tasks, a DataFrame, or a 1-D or 2-D array."
+        )
+    check_parameters(net)
+    X = check_features(net, X, reset=reset)
+    if reset:
+        codes = _fit_targets(net, X, Y, classes)
+    else:
+        codes = net.target_encoder_.transform(Y)
+        check_n_rows(X, codes)
+    net.task_weights_ = check_task_weights(net.task_weights, net.tasks_)
+    if not reset:  # a warm fit keeps its loss module; give it this fit's task_weights
+        net.criterion_.weights.copy_(torch.as_tensor(net.task_weights_))
+    rows = labelled(codes).any(axis=1)
+    if not rows.all():
+        if not rows.any():
+            raise ValueError("Y has no labels at all; every row misses every task.")
+        warnings.warn(
+            f"Dropped {int((~rows).sum())} row(s) of Y that have no label for any task.",
+            UserWarning,
+            stacklevel=4,  # the caller of fit or partial_fit
+        )
+        X, codes = X[rows], codes[rows]
+    return X, encoded(codes)
+
+
+def forget_fit(net) -> None:
+    """After a failed fit, be unfitted rather than half updated."""
+    net.initialized_ = False
+    for attr in FITTED:
+        net.__dict__.pop(attr, None)
