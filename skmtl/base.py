@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Hashable
-from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from skorch import NeuralNet
 from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring
 from skorch.dataset import Dataset, unpack_data
-from skorch.exceptions import NotInitializedError
 from skorch.utils import to_tensor
 
 from . import recipe
@@ -25,7 +21,7 @@ from .fit_data import forget_fit, prepare_fit
 from .history import TaskHistory
 from .metrics import mean_valid_accuracy, score_codes
 from .network import build_criterion, build_module, optimizer_kwargs
-from .parameters import check_parameters
+from .parameters import check_callbacks, check_parameters
 from .prediction import forward_logits, predicted_codes
 from .split import MultiTaskValidSplit
 from .targets import EncodedTargets
@@ -36,7 +32,7 @@ from .tensor_data import (
     tensor_view,
     uses_fast_path,
 )
-from .training import set_mode, train_step
+from .training import autocast, set_mode, step_result, train_step
 from .validation import check_features, check_n_rows
 from .weighting import make_weighting
 
@@ -133,7 +129,7 @@ class BaseMultiTaskNet(NeuralNet):
 
     # -------------------------------------------------- parameters and device
     # Not a skorch hook: skorch reads ``self.device`` wherever it moves data
-    # (pinned by tests/test_skorch_integration.py), so "auto" stays the
+    # (pinned by tests/test_hooks.py), so "auto" stays the
     # parameter (for clone and get_params) while skorch reads a real device.
     @property
     def device(self):
@@ -156,13 +152,7 @@ class BaseMultiTaskNet(NeuralNet):
         return params
 
     def set_params(self, **params):
-        # skorch builds callbacks inside set_params; reject a wrong type early
-        # with a TypeError (what scikit-learn expects) instead of a deep crash.
-        callbacks = params.get("callbacks")
-        if callbacks not in (None, "disable") and not isinstance(callbacks, (list, tuple)):
-            raise TypeError(
-                f"callbacks must be None, 'disable' or a list of callbacks; got {callbacks!r}."
-            )
+        check_callbacks(params.get("callbacks"))
         return super().set_params(**params)
 
     def __setstate__(self, state: dict) -> None:
@@ -207,13 +197,6 @@ class BaseMultiTaskNet(NeuralNet):
     def initialize_module(self):
         """skorch hook: build the trunk from ``module``/``module__*`` and one head
         per task (see :func:`skmtl.network.build_module`)."""
-        if not hasattr(self, "target_encoder_"):
-            raise NotInitializedError(
-                f"{type(self).__name__} builds its network from the tasks, classes "
-                "and number of features it sees in fit; call fit(X, Y) instead of "
-                "initialize(). (fit with max_epochs=0 builds it without training, "
-                "e.g. before load_params.)"
-            )
         self.module_ = build_module(self)
         return self
 
@@ -271,17 +254,8 @@ class BaseMultiTaskNet(NeuralNet):
 
     def infer(self, x, **fit_params):
         """skorch hook: the forward pass, under bf16 autocast where ``mixed_precision`` says."""
-        with self._autocast():
+        with autocast(self):
             return super().infer(x, **fit_params)
-
-    def _autocast(self) -> AbstractContextManager:
-        device_type = torch.device(self.device).type
-        enabled = bool(self.mixed_precision)
-        if self.mixed_precision == "auto":
-            enabled = device_type == "cuda" and torch.cuda.is_bf16_supported()
-        if not enabled:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type, dtype=torch.bfloat16)
 
     def train_step_single(self, batch, **fit_params):
         """skorch hook: one forward and backward, as ``task_weighting`` says
@@ -296,13 +270,7 @@ class BaseMultiTaskNet(NeuralNet):
         with torch.no_grad():
             y_pred = self.infer(Xi, **fit_params)
             loss = self.get_loss(y_pred, yi, X=Xi, training=False)
-        crit = self.criterion_
-        return {
-            "loss": loss,
-            "y_pred": y_pred,
-            "task_sums": crit.last_sums,
-            "task_counts": crit.last_counts,
-        }
+        return {**step_result(self, y_pred), "loss": loss}
 
     # ------------------------------------------------------------ data path
 
@@ -315,16 +283,7 @@ class BaseMultiTaskNet(NeuralNet):
         sparse on the host and is densified a batch at a time; anything else
         goes to skorch's ``Dataset`` as usual.
         """
-        if hasattr(self, "n_features_in_") and (
-            isinstance(X, pd.DataFrame)
-            or sp.issparse(X)
-            or (isinstance(X, np.ndarray) and X.dtype != np.float32)
-        ):
-            X = check_features(self, X, reset=False)  # e.g. net.forward(X_float64)
-        if getattr(self, "feature_scaler_", None) is not None and (
-            isinstance(X, np.ndarray) or sp.issparse(X)
-        ):
-            X = recipe.scale_features(self.feature_scaler_, X)
+        X = recipe.network_input(self, X)
         if isinstance(y, EncodedTargets):
             y = np.asarray(y)  # torch's collate knows plain arrays only
         if not uses_fast_path(self, X):

@@ -11,6 +11,7 @@ import copy
 import inspect
 
 import torch
+from skorch.exceptions import NotInitializedError
 
 from .experts import PLE, MMoE
 from .losses import MultiTaskLoss
@@ -44,6 +45,12 @@ def build_module(net) -> torch.nn.Module:
     the user's object in place. ``module__*`` names that the trunk does not
     take are refused with the list of those it does.
     """
+    if not hasattr(net, "target_encoder_"):
+        raise NotInitializedError(
+            f"{type(net).__name__} builds its network from the tasks, classes and "
+            "number of features it sees in fit; call fit(X, Y) instead of initialize(). "
+            "(fit with max_epochs=0 builds it without training, e.g. before load_params.)"
+        )
     encoder = net.target_encoder_
     # a regression task's head has one output
     n_classes = [

@@ -165,6 +165,16 @@ def check_parameters(estimator, names=None) -> None:
         )
 
 
+def check_callbacks(callbacks) -> None:
+    """The one check ``set_params`` makes: skorch builds callbacks there, so a
+    wrong type gets a ``TypeError`` (what scikit-learn expects) instead of a
+    crash deep in skorch."""
+    if callbacks not in (None, "disable") and not isinstance(callbacks, (list, tuple)):
+        raise TypeError(
+            f"callbacks must be None, 'disable' or a list of callbacks; got {callbacks!r}."
+        )
+
+
 def check_arguments(target, prefix: str, kwargs: Mapping) -> None:
     """Raise if ``target`` (a class) takes no argument of one of ``kwargs``.
 

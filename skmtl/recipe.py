@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import TransformerMixin
 from sklearn.preprocessing import (
@@ -35,6 +36,7 @@ from sklearn.preprocessing import (
 from skorch.callbacks import LRScheduler
 
 from .callbacks import BestEpochEarlyStopping
+from .validation import check_features
 
 #: ``numeric_embedding="auto"`` embeds at most this many columns: beyond it
 #: the embedding's width (16 per column) would dwarf the network it feeds.
@@ -103,6 +105,24 @@ def scale_features(scaler: TransformerMixin, X):
     if sp.issparse(out):
         return sp.csr_matrix(out, dtype=np.float32)
     return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def network_input(net, X):
+    """``X`` as the fitted ``net``'s network takes it: checked (when given as
+    a DataFrame, sparse or not float32, e.g. to ``net.forward``) and through
+    the fitted ``feature_scaler_``. Every array reaching the network passes
+    here, in fit, predict and ``forward`` alike."""
+    if hasattr(net, "n_features_in_") and (
+        isinstance(X, pd.DataFrame)
+        or sp.issparse(X)
+        or (isinstance(X, np.ndarray) and X.dtype != np.float32)
+    ):
+        X = check_features(net, X, reset=False)
+    if getattr(net, "feature_scaler_", None) is not None and (
+        isinstance(X, np.ndarray) or sp.issparse(X)
+    ):
+        X = scale_features(net.feature_scaler_, X)
+    return X
 
 
 def embedded_columns(kind, X, *, own_mlp: bool) -> list[int] | None:

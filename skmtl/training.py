@@ -11,6 +11,8 @@ in a single backward.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
@@ -39,7 +41,19 @@ def affinity_due(net) -> bool:
     return (done + len(net.history[-1]["batches"]) - 1) % every == 0
 
 
-def _step_result(net, y_pred, gradients=None) -> dict:
+def autocast(net) -> contextlib.AbstractContextManager:
+    """bf16 autocast of the forward pass where ``mixed_precision`` says
+    (``"auto"``: on CUDA devices that support bf16)."""
+    device_type = torch.device(net.device).type
+    enabled = bool(net.mixed_precision)
+    if net.mixed_precision == "auto":
+        enabled = device_type == "cuda" and torch.cuda.is_bf16_supported()
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type, dtype=torch.bfloat16)
+
+
+def step_result(net, y_pred, gradients=None) -> dict:
     """What the step returns to skorch (and its callbacks, as ``on_batch_end``
     keywords): the reported loss, the sum of the weighted task losses,
     comparable across strategies; and the per-task sums and counts."""
@@ -69,11 +83,11 @@ def train_step(net, batch, *, custom_loss: bool, **fit_params) -> dict:
     if not (weighting.per_task_gradients or sample):
         y_pred = net.infer(Xi, **fit_params)
         net.get_loss(y_pred, yi, X=Xi, training=True).backward()
-        return _step_result(net, y_pred)
+        return step_result(net, y_pred)
 
     X = to_tensor(Xi, device=net.device)
     y_true = to_tensor(yi, device=net.device)
-    with net._autocast():
+    with autocast(net):
         shared = net.module_.forward_shared(X, **fit_params)
         cut = shared.detach().requires_grad_()
         y_pred = net.module_.forward_tasks(cut, X)
@@ -86,7 +100,7 @@ def train_step(net, batch, *, custom_loss: bool, **fit_params) -> dict:
         # the heads and the gradient on the cut, then the trunk
         net.get_loss(y_pred, yi, X=Xi, training=True).backward()
         shared.backward(cut.grad)
-        return _step_result(net, y_pred, (grads, present) if sample else None)
+        return step_result(net, y_pred, (grads, present) if sample else None)
     shared_grad, head_weights = weighting.combine_gradients(losses, grads, present)
     shared_grad = shared_grad.view_as(shared)
     if custom_loss:
@@ -97,4 +111,4 @@ def train_step(net, batch, *, custom_loss: bool, **fit_params) -> dict:
             cut.grad = None
     (head_weights.detach() * losses).sum().backward()
     shared.backward(shared_grad.to(shared.dtype))
-    return _step_result(net, y_pred, (grads, present) if sample else None)
+    return step_result(net, y_pred, (grads, present) if sample else None)
