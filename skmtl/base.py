@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from skorch import NeuralNet
@@ -26,8 +27,9 @@ from .prediction import forward_logits, predicted_codes
 from .split import MultiTaskValidSplit
 from .targets import EncodedTargets
 from .tensor_data import (
+    dataset_matrix,
+    eval_batch_size,
     make_tensor_data,
-    sparse_eval_cap,
     tensor_batches,
     tensor_view,
     uses_fast_path,
@@ -270,7 +272,7 @@ class BaseMultiTaskNet(NeuralNet):
         with torch.no_grad():
             y_pred = self.infer(Xi, **fit_params)
             loss = self.get_loss(y_pred, yi, X=Xi, training=False)
-        return {**step_result(self, y_pred), "loss": loss}
+        return step_result(self, y_pred, loss=loss)
 
     # ------------------------------------------------------------ data path
 
@@ -307,15 +309,14 @@ class BaseMultiTaskNet(NeuralNet):
         if tensor_view(dataset) is not None:
             options = {k: v for k, v in kwargs.items() if k in ("shuffle", "drop_last")}
             return tensor_batches(self.module_, dataset, batch_size, training=training, **options)
-        cap = None if training else sparse_eval_cap(dataset)
-        if self.batch_size != "auto" and cap is None:
+        # skorch's DataLoader stacks sparse rows into one dense batch: cap it
+        X = None if training else dataset_matrix(dataset)
+        if self.batch_size != "auto" and not sp.issparse(X):
             return super().get_iterator(dataset, training=training)
-        # skorch's get_iterator, with the batch size resolved (and capped for
-        # sparse X, whose rows skorch's DataLoader stacks into one dense batch)
+        # skorch's get_iterator, with the batch size resolved
         iterator = self.iterator_train if training else self.iterator_valid
+        batch_size = eval_batch_size(X, batch_size)
         batch_size = len(dataset) if batch_size == -1 else batch_size
-        if cap is not None:
-            batch_size = min(batch_size, cap)
         return iterator(dataset, **{**kwargs, "batch_size": batch_size})
 
     def get_split_datasets(self, X, y=None, **fit_params):

@@ -47,6 +47,11 @@ class TensorData(Dataset):
     def device(self) -> torch.device:
         return self.X.device
 
+    @property
+    def index_device(self) -> torch.device:
+        """Where row indices and permutations live: with ``X``."""
+        return self.X.device
+
     def __len__(self) -> int:
         return len(self.X)
 
@@ -74,6 +79,11 @@ class SparseData(TensorData):
     def device(self) -> torch.device:
         return self._device
 
+    @property
+    def index_device(self) -> torch.device:
+        # sparse rows are gathered on the host: their indices stay there
+        return torch.device("cpu")
+
     def __len__(self) -> int:
         return self.X.shape[0]
 
@@ -90,9 +100,9 @@ def tensor_view(dataset) -> tuple[TensorData, torch.Tensor | None] | None:
         return dataset, None
     if isinstance(dataset, Subset) and isinstance(dataset.dataset, TensorData):
         data = dataset.dataset
-        # sparse rows are gathered on the host: keep their indices there
-        device = "cpu" if isinstance(data, SparseData) else data.device
-        rows = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long, device=device)
+        rows = torch.as_tensor(
+            np.asarray(dataset.indices), dtype=torch.long, device=data.index_device
+        )
         return data, rows
     return None
 
@@ -126,24 +136,21 @@ def make_tensor_data(X, y, device) -> TensorData:
     return TensorData(torch.as_tensor(X, dtype=dtype, device=device), y_t)
 
 
-def eval_batch_size(data: TensorData, batch_size: int) -> int:
-    """``batch_size`` for inference, capped for sparse ``X`` so that a dense
-    batch holds at most :data:`SPARSE_BATCH_VALUES` values."""
-    if not isinstance(data, SparseData):
+def eval_batch_size(X, batch_size: int) -> int:
+    """``batch_size`` for inference on the matrix ``X``: for sparse ``X``,
+    capped so that a dense batch holds at most :data:`SPARSE_BATCH_VALUES`
+    values (``-1``, all rows, becomes the cap); otherwise unchanged."""
+    if not sp.issparse(X):
         return batch_size
-    cap = max(1, SPARSE_BATCH_VALUES // max(data.X.shape[1], 1))
+    cap = max(1, SPARSE_BATCH_VALUES // max(X.shape[1], 1))
     return cap if batch_size == -1 else min(batch_size, cap)
 
 
-def sparse_eval_cap(dataset) -> int | None:
-    """For (a Subset of) a dataset holding sparse ``X`` on skorch's data path,
-    the most rows of an inference batch (see :func:`eval_batch_size`); else None."""
+def dataset_matrix(dataset):
+    """The ``X`` that (a Subset of) a dataset holds, or None."""
     while isinstance(dataset, Subset):
         dataset = dataset.dataset
-    X = getattr(dataset, "X", None)
-    if not sp.issparse(X):
-        return None
-    return max(1, SPARSE_BATCH_VALUES // max(X.shape[1], 1))
+    return getattr(dataset, "X", None)
 
 
 def tensor_batches(module, dataset, batch_size: int, *, training: bool = False, **kwargs):
@@ -157,7 +164,7 @@ def tensor_batches(module, dataset, batch_size: int, *, training: bool = False, 
     return TensorBatches(
         data,
         rows,
-        batch_size=batch_size if training else eval_batch_size(data, batch_size),
+        batch_size=batch_size if training else eval_batch_size(data.X, batch_size),
         shuffle=bool(kwargs.get("shuffle", False)),
         drop_last=bool(kwargs.get("drop_last", False)),
         # batch norm cannot train on a batch of one row: fold it into the last
@@ -219,12 +226,12 @@ class TensorBatches:
         data, y = self.data, self.data.y
         order = self.rows
         if self.shuffle:
-            # sparse rows are gathered on the host: draw the permutation there
-            device = "cpu" if isinstance(data, SparseData) else data.device
-            perm = torch.randperm(self.n, device=device)
+            perm = torch.randperm(self.n, device=data.index_device)
             order = perm if order is None else order[perm.to(order.device)]
         for start, stop in self._bounds():
             # contiguous rows are a zero-copy view; otherwise one gather per batch
             sel = slice(start, stop) if order is None else order[start:stop]
-            y_sel = sel if isinstance(sel, slice) else sel.to(y.device) if y is not None else sel
-            yield data.take(sel), (y[y_sel] if y is not None else torch.zeros(stop - start))
+            if y is None:
+                yield data.take(sel), torch.zeros(stop - start)
+            else:  # sparse rows' indices are on the host, y on the device
+                yield data.take(sel), y[sel if isinstance(sel, slice) else sel.to(y.device)]

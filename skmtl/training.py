@@ -53,13 +53,13 @@ def autocast(net) -> contextlib.AbstractContextManager:
     return torch.autocast(device_type, dtype=torch.bfloat16)
 
 
-def step_result(net, y_pred, gradients=None) -> dict:
+def step_result(net, y_pred, gradients=None, loss=None) -> dict:
     """What the step returns to skorch (and its callbacks, as ``on_batch_end``
-    keywords): the reported loss, the sum of the weighted task losses,
-    comparable across strategies; and the per-task sums and counts."""
+    keywords): the reported ``loss`` (by default the sum of the weighted task
+    losses, comparable across strategies) and the per-task sums and counts."""
     crit = net.criterion_
     result = {
-        "loss": crit.last_losses.sum(),
+        "loss": crit.last_losses.sum() if loss is None else loss,
         "y_pred": y_pred,
         "task_sums": crit.last_sums,
         "task_counts": crit.last_counts,

@@ -54,11 +54,15 @@ def _check_nd(estimator, X, *, reset: bool) -> np.ndarray:
         estimator.__dict__.pop("feature_names_in_", None)
     elif getattr(estimator, "input_shape_", None) != shape:
         fitted = getattr(estimator, "input_shape_", (estimator.n_features_in_,))
-        raise ValueError(
-            f"X has shape {X.shape}, but {type(estimator).__name__} was fitted on "
-            f"samples of shape {fitted}; give X of shape (n_samples, *{fitted})."
-        )
+        raise ValueError(_shape_message(estimator, X.shape, fitted))
     return X
+
+
+def _shape_message(estimator, shape, fitted) -> str:
+    return (
+        f"X has shape {shape}, but {type(estimator).__name__} was fitted on samples "
+        f"of shape {fitted}; give X of shape (n_samples, *{fitted})."
+    )
 
 
 def _bad_columns(X) -> tuple[np.ndarray, np.ndarray]:
@@ -128,11 +132,7 @@ def check_features(estimator, X, *, reset: bool):
         if bad:
             raise ValueError(_non_numeric_message(estimator, bad))
     if not reset and hasattr(estimator, "input_shape_") and not _is_nd(X):
-        raise ValueError(
-            f"X has shape {np.shape(X)}, but {type(estimator).__name__} was fitted on "
-            f"samples of shape {estimator.input_shape_}; give X of shape "
-            f"(n_samples, *{estimator.input_shape_})."
-        )
+        raise ValueError(_shape_message(estimator, np.shape(X), estimator.input_shape_))
     try:
         if _is_nd(X):
             X = _check_nd(estimator, X, reset=reset)
