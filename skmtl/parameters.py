@@ -1,8 +1,9 @@
 """The estimators' parameter constraints, checked once at the start of ``fit``.
 
 One table in the style of scikit-learn's ``_parameter_constraints``, made of
-scikit-learn's constraint objects (and three of skmtl's), so that every bad value gets a
-``ValueError`` naming the parameter, the value and what is allowed.
+scikit-learn's constraint objects (and four of skmtl's), so that every bad
+value gets a ``ValueError`` naming the parameter, the value and what is
+allowed.
 ``set_params`` never checks (scikit-learn's contract).
 """
 
