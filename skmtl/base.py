@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from skorch import NeuralNet
@@ -18,7 +17,7 @@ from skorch.utils import to_tensor
 from . import recipe
 from ._runtime import resolve_device, seeded_torch
 from .callbacks import TaskPrintLog
-from .fit_data import forget_fit, prepare_fit
+from .fit_data import forget_fit, prepare_fit, validation_data
 from .history import TaskHistory
 from .metrics import mean_valid_accuracy, score_codes
 from .network import build_criterion, build_module, optimizer_kwargs
@@ -131,8 +130,8 @@ class BaseMultiTaskNet(NeuralNet):
 
     # -------------------------------------------------- parameters and device
     # Not a skorch hook: skorch reads ``self.device`` wherever it moves data
-    # (pinned by tests/test_hooks.py), so "auto" stays the
-    # parameter (for clone and get_params) while skorch reads a real device.
+    # (pinned by tests/test_hooks.py), so "auto" stays the parameter (for
+    # clone and get_params) while skorch reads a real device.
     @property
     def device(self):
         """The torch device in use; ``"auto"`` reads as ``"cuda"`` or ``"cpu"``."""
@@ -220,23 +219,19 @@ class BaseMultiTaskNet(NeuralNet):
         self.optimizer_ = self.optimizer(*args, **optimizer_kwargs(self, kwargs))
         return self
 
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        """skorch hook: while training, ``batch_size="auto"`` also reads as the
+        sizes in use, as ``iterator_*__batch_size``, for callbacks that count
+        batches from the parameters (skorch's ``ProgressBar``); fit removes them."""
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        recipe.show_batch_sizes(self, dataset_train, dataset_valid)
+
     # ------------------------------------------------------- loss and steps
 
     def get_task_losses(self, y_pred, y_true) -> torch.Tensor:
-        """Each task's mean loss over the rows of the batch labelled for it.
-
-        Parameters
-        ----------
-        y_pred : tuple of torch.Tensor
-            Logits of each task, as returned by the module.
-        y_true : torch.Tensor of shape (batch, n_tasks)
-            Class codes; ``-1`` marks a missing label.
-
-        Returns
-        -------
-        torch.Tensor of shape (n_tasks,)
-            Zero for a task with no label in the batch.
-        """
+        """Each task's mean loss over the batch's rows labelled for it, shape
+        ``(n_tasks,)`` (zero for a task with no label), from the module's
+        per-task logits and ``y_true``'s class codes (``-1``: missing)."""
         return self.criterion_.task_losses(y_pred, to_tensor(y_true, device=self.device))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
@@ -298,24 +293,16 @@ class BaseMultiTaskNet(NeuralNet):
         Honours ``batch_size`` (``"auto"`` resolved from the training set's
         size), ``iterator_train__shuffle``, ``iterator_*__batch_size`` and
         ``iterator_*__drop_last``; other data goes through skorch's
-        ``DataLoader``.
+        ``DataLoader``, in batches capped for sparse ``X``.
         """
         kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
-        batch_size = kwargs.get("batch_size", self.batch_size)
-        if batch_size == "auto":
-            batch_size = (
-                recipe.auto_batch_size(len(dataset)) if training else self.predict_batch_size
-            )
+        batch_size = recipe.batch_size(self, kwargs, len(dataset), training)
         if tensor_view(dataset) is not None:
             options = {k: v for k, v in kwargs.items() if k in ("shuffle", "drop_last")}
             return tensor_batches(self.module_, dataset, batch_size, training=training, **options)
-        # skorch's DataLoader stacks sparse rows into one dense batch: cap it
-        X = None if training else dataset_matrix(dataset)
-        if self.batch_size != "auto" and not sp.issparse(X):
-            return super().get_iterator(dataset, training=training)
-        # skorch's get_iterator, with the batch size resolved
+        # as skorch's get_iterator, but skorch's collate would stack sparse rows whole
+        batch_size = eval_batch_size(None if training else dataset_matrix(dataset), batch_size)
         iterator = self.iterator_train if training else self.iterator_valid
-        batch_size = eval_batch_size(X, batch_size)
         batch_size = len(dataset) if batch_size == -1 else batch_size
         return iterator(dataset, **{**kwargs, "batch_size": batch_size})
 
@@ -328,10 +315,7 @@ class BaseMultiTaskNet(NeuralNet):
         """
         dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
         if type(dataset_valid) is Dataset and dataset_valid.y is not None:
-            X_valid = check_features(self, dataset_valid.X, reset=False)
-            codes = self.target_encoder_.transform(dataset_valid.y)
-            check_n_rows(X_valid, codes)
-            dataset_valid = self.get_dataset(X_valid, codes)
+            dataset_valid = self.get_dataset(*validation_data(self, dataset_valid))
         return dataset_train, dataset_valid
 
     # ------------------------------------------------------------------- fit
@@ -345,6 +329,8 @@ class BaseMultiTaskNet(NeuralNet):
                 if reset:
                     forget_fit(self)
                 raise
+            finally:
+                recipe.hide_batch_sizes(self)
 
     def fit(self, X, y, **fit_params):
         """Build the network from the data and train it.

@@ -95,3 +95,12 @@ def forget_fit(net) -> None:
     net.initialized_ = False
     for attr in FITTED:
         net.__dict__.pop(attr, None)
+
+
+def validation_data(net, dataset) -> tuple:
+    """``X`` checked and ``Y`` encoded, as in fit, of a validation ``Dataset``
+    given with its own labels (skorch's ``predefined_split``)."""
+    X = check_features(net, dataset.X, reset=False)
+    codes = net.target_encoder_.transform(dataset.y)
+    check_n_rows(X, codes)
+    return X, codes

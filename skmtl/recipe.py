@@ -53,6 +53,36 @@ def auto_batch_size(n_rows: int) -> int:
     return int(min(256, max(16, 2 ** int(np.log2(max(n_rows, 1) / 10)))))
 
 
+def batch_size(net, iterator_kwargs: dict, n_rows: int, training: bool) -> int:
+    """The batch size of an epoch's iterator: ``iterator_*__batch_size``, else
+    ``batch_size``; ``"auto"`` is :func:`auto_batch_size` of the ``n_rows`` of
+    the training set, and ``predict_batch_size`` for inference."""
+    size = iterator_kwargs.get("batch_size", net.batch_size)
+    if size != "auto":
+        return size
+    return auto_batch_size(n_rows) if training else net.predict_batch_size
+
+
+def show_batch_sizes(net, dataset_train, dataset_valid) -> None:
+    """With ``batch_size="auto"``, set ``iterator_*__batch_size`` to the sizes
+    in use for this epoch, for callbacks that count batches from the
+    parameters (skorch's ``ProgressBar``); :func:`hide_batch_sizes` undoes it."""
+    if net.batch_size != "auto":
+        return
+    shown = net.__dict__.setdefault("_shown_batch_sizes_", set())
+    for phase, data in (("train", dataset_train), ("valid", dataset_valid)):
+        key = f"iterator_{phase}__batch_size"
+        if data is not None and (key in shown or key not in net.__dict__):
+            net.__dict__[key] = batch_size(net, {}, len(data), phase == "train")
+            shown.add(key)
+
+
+def hide_batch_sizes(net) -> None:
+    """Remove what :func:`show_batch_sizes` set: ``"auto"`` is the parameter again."""
+    for key in net.__dict__.pop("_shown_batch_sizes_", ()):
+        net.__dict__.pop(key, None)
+
+
 def _input_kind(X) -> str:
     if sp.issparse(X):
         return "sparse"

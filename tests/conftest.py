@@ -2,9 +2,31 @@
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
+
 
 from skmtl import MultiTaskClassifier
 from skmtl.datasets import load_penguins
+
+# Property tests: a small budget by default (CI); ``--hypothesis-profile=long``
+# runs the full search recorded in docs/guarantees.md.
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile("ci", max_examples=25, deadline=None, suppress_health_check=_SLOW_OK)
+settings.register_profile("long", max_examples=2500, deadline=None, suppress_health_check=_SLOW_OK)
+settings.load_profile("ci")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--soak", action="store_true", help="run the long resource soak tests")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--soak"):
+        return
+    skip = pytest.mark.skip(reason="soak test: run with --soak")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)
 
 
 def make_clf(**params) -> MultiTaskClassifier:

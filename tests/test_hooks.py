@@ -29,6 +29,7 @@ DOCUMENTED_HOOKS = {
     "infer",
     "train_step_single",
     "validation_step",
+    "on_epoch_begin",
 }
 #: public scikit-learn/skorch API that skmtl's estimators define for themselves
 PUBLIC_API = {"fit", "partial_fit", "predict", "get_params", "set_params", "__init__"}
