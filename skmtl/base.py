@@ -14,9 +14,9 @@ from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring
 from skorch.dataset import Dataset, unpack_data
 from skorch.utils import to_tensor
 
-from . import recipe
-from ._runtime import resolve_device, seeded_torch
-from .callbacks import TaskPrintLog
+from . import persistence, recipe
+from ._runtime import reseed, resolve_device, seeded_torch
+from .callbacks import DivergenceGuard, TaskPrintLog
 from .fit_data import forget_fit, prepare_fit, validation_data
 from .history import TaskHistory
 from .metrics import mean_valid_accuracy, score_codes
@@ -156,7 +156,11 @@ class BaseMultiTaskNet(NeuralNet):
         check_callbacks(params.get("callbacks"))
         return super().set_params(**params)
 
+    def __getstate__(self) -> dict:
+        return persistence.stamp_version(super().__getstate__())
+
     def __setstate__(self, state: dict) -> None:
+        persistence.check_version(state, type(self).__name__)
         # skorch maps CUDA tensors to the CPU on load from state["device"],
         # which must be a real device (pinned by a test); "auto" is put back.
         requested = state["device"]
@@ -182,6 +186,7 @@ class BaseMultiTaskNet(NeuralNet):
         recipe's schedule and early stopping, and the compact epoch table."""
         return [
             ("task_history", TaskHistory()),
+            ("divergence_guard", DivergenceGuard()),
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
@@ -198,7 +203,7 @@ class BaseMultiTaskNet(NeuralNet):
     def initialize_module(self):
         """skorch hook: build the trunk from ``module``/``module__*`` and one head
         per task (see :func:`skmtl.network.build_module`)."""
-        self.module_ = build_module(self)
+        self.module_ = persistence.add_fit_digest(self, build_module(self))
         return self
 
     def initialize_criterion(self):
@@ -220,11 +225,14 @@ class BaseMultiTaskNet(NeuralNet):
         return self
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        """skorch hook: while training, ``batch_size="auto"`` also reads as the
-        sizes in use, as ``iterator_*__batch_size``, for callbacks that count
-        batches from the parameters (skorch's ``ProgressBar``); fit removes them."""
+        """skorch hook: seed the epoch from ``random_state`` and the epoch's
+        number, so a resumed run repeats the uninterrupted one; while training,
+        ``batch_size="auto"`` also reads as the sizes in use, as
+        ``iterator_*__batch_size``, for callbacks that count batches from the
+        parameters (skorch's ``ProgressBar``); fit removes them."""
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         recipe.show_batch_sizes(self, dataset_train, dataset_valid)
+        reseed(self.random_state, len(self.history))
 
     # ------------------------------------------------------- loss and steps
 
@@ -313,6 +321,7 @@ class BaseMultiTaskNet(NeuralNet):
         Y_valid))``, ``X_valid`` is checked and ``Y_valid`` (any kind ``fit``
         takes) is encoded like the training data.
         """
+        reseed(self.random_state, 0)
         dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
         if type(dataset_valid) is Dataset and dataset_valid.y is not None:
             dataset_valid = self.get_dataset(*validation_data(self, dataset_valid))
@@ -321,7 +330,7 @@ class BaseMultiTaskNet(NeuralNet):
     # ------------------------------------------------------------------- fit
 
     def _train(self, entry, X, y, *, reset: bool, classes=None, **fit_params):
-        with seeded_torch(self.random_state, offset=0 if reset else len(self.history)):
+        with seeded_torch(self.random_state):
             try:
                 X, codes = prepare_fit(self, X, y, reset=reset, classes=classes, **fit_params)
                 return entry(X, codes, **fit_params)
@@ -378,6 +387,17 @@ class BaseMultiTaskNet(NeuralNet):
             return super().partial_fit(X, y, **fit_params)
         reset = not self.initialized_
         return self._train(super().partial_fit, X, y, reset=reset, classes=classes, **fit_params)
+
+    def load_params(self, f_params=None, **kwargs) -> None:
+        """skorch's ``load_params``, refusing files saved from a fit on other data.
+
+        A params file holds the weights only; ``predict`` also depends on the
+        fitted feature scaler, embedded columns, tasks and classes. A file
+        saved from a model fitted otherwise, or unreadable, raises
+        ``ValueError`` and leaves the estimator unchanged (see
+        :mod:`skmtl.persistence`).
+        """
+        persistence.load_params(self, super().load_params, f_params=f_params, **kwargs)
 
     # --------------------------------------------------------------- predict
 

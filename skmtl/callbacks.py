@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from skorch.callbacks import EarlyStopping, PrintLog
+import copy
+import math
+import warnings
+
+import torch
+from skorch.callbacks import Callback, EarlyStopping, PrintLog
+
+from .exceptions import DivergenceWarning
 
 
 class TaskPrintLog(PrintLog):
@@ -34,3 +41,71 @@ class BestEpochEarlyStopping(EarlyStopping):
     def on_train_end(self, net, **kwargs):
         if len(net.history):
             super().on_train_end(net, **kwargs)
+
+
+class DivergenceGuard(Callback):
+    """Stop training when a loss goes non-finite, keeping the last finite weights.
+
+    A default callback of skmtl's estimators. After every batch it reads the
+    batch's loss (which skorch has already copied to the host for the
+    history); at every epoch's end it also checks that the weights are
+    finite, and keeps a copy of them. On a NaN or infinite loss or weight it
+    restores the copy (the last epoch whose losses and weights were all
+    finite, or the weights training started from), gives the optimizer a
+    fresh state, sets the estimator's ``stopped_reason_`` to a message that
+    names the epoch and the task(s), warns with
+    :class:`~skmtl.exceptions.DivergenceWarning`, and stops training the
+    way skorch's ``EarlyStopping`` does.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        net.stopped_reason_ = None
+        self._keep(net)
+
+    def _keep(self, net) -> None:
+        self.epoch_ = len(net.history)
+        self.weights_ = {
+            name: copy.deepcopy(getattr(net, name + "_").state_dict())
+            for name in (*net._modules, *net._criteria)
+        }
+
+    def on_batch_end(self, net, batch=None, training=False, **step):
+        loss = step.get("loss")
+        if loss is None or math.isfinite(float(loss)):
+            return
+        sums = step.get("task_sums")
+        bad = [] if sums is None else (~torch.isfinite(sums)).cpu().tolist()
+        tasks = [task for task, b in zip(net.tasks_, bad, strict=bool(bad)) if b]
+        phase = "train" if training else "valid"
+        done = sum(f"{phase}_loss" in b for b in net.history[-1]["batches"])
+        what = f"the loss of task(s) {tasks}" if tasks else "the training objective"
+        self._stop(net, f"{what} is {float(loss)} in {phase} batch {done}")
+
+    def on_epoch_end(self, net, **kwargs):
+        if not _finite_weights(net):
+            self._stop(net, "the weights are no longer finite at its end")
+        self._keep(net)
+
+    def on_train_end(self, net, **kwargs):
+        if net.stopped_reason_ is None and not _finite_weights(net):
+            self._stop(net, "the weights are no longer finite", interrupt=False)
+
+    def _stop(self, net, what: str, interrupt: bool = True) -> None:
+        for name, state in self.weights_.items():
+            getattr(net, name + "_").load_state_dict(state)
+        net.initialize_optimizer()
+        kept = f"the end of epoch {self.epoch_}" if self.epoch_ else "where training started"
+        net.stopped_reason_ = (
+            f"Training diverged in epoch {len(net.history)}: {what}. Training stopped and "
+            f"the weights are restored to {kept}, the last point with finite losses. Lower lr "
+            f"(now {net.lr!r}), keep feature_scaling on for X with large values, or "
+            "clip gradients (skorch.callbacks.GradientNormClipping)."
+        )
+        warnings.warn(net.stopped_reason_, DivergenceWarning, stacklevel=2)
+        if interrupt:
+            raise KeyboardInterrupt  # skorch's way to end training early
+
+
+def _finite_weights(net) -> bool:
+    params = [p.detach() for p in net.module_.parameters()]
+    return not params or bool(torch.stack([p.isfinite().all() for p in params]).all())

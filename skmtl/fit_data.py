@@ -19,7 +19,7 @@ from .metrics import labelled
 from .network import EXPERTS
 from .parameters import check_parameters, check_task_weights
 from .targets import TaskEncoder, encoded
-from .validation import check_features, check_n_rows
+from .validation import check_features, check_n_rows, check_target_shape
 
 #: What a fit sets besides skorch's own attributes.
 FITTED = (
@@ -37,6 +37,7 @@ def _fit_targets(net, X, Y, classes) -> np.ndarray:
         task_types=net.task_types,
         default_type=net._default_task_type,
     )
+    check_target_shape(X, Y)
     codes = encoder.fit_transform(Y)
     check_n_rows(X, codes)
     own_mlp = net.module is None or net.architecture in EXPERTS

@@ -21,6 +21,7 @@ The early-stopping and learning-rate callbacks of the recipe live here too.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -193,7 +194,29 @@ def fit_recipe(net, X, *, own_mlp: bool):
     scaling = resolve_feature_scaling(net.feature_scaling, X)
     scaler = make_feature_scaler(scaling, X.shape[0], net.random_state)
     columns = embedded_columns(net.numeric_embedding, X, own_mlp=own_mlp)
+    if scaler is None:
+        _warn_large_values(X)
     return (None if scaler is None else scaler.fit(X)), columns
+
+
+#: Unscaled features beyond this magnitude get a warning: a network's first
+#: layer saturates or overflows on them.
+LARGE_VALUE = 1e6
+
+
+def _warn_large_values(X) -> None:
+    values = X.data if sp.issparse(X) else X
+    if not values.size:
+        return
+    largest = max(float(values.max()), -float(values.min()))
+    if largest > LARGE_VALUE:
+        warnings.warn(
+            f"X has values of magnitude up to {largest:.3g} and is not scaled; a "
+            "network trains poorly or diverges on such inputs. Scale X: keep "
+            "feature_scaling='auto' for a table, or scale it before the estimator.",
+            UserWarning,
+            stacklevel=7,  # the caller of fit
+        )
 
 
 def monitor(net) -> tuple[str, bool]:

@@ -8,6 +8,7 @@ label for a task, and turns predictions back into the kind it was fitted on.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -25,7 +26,13 @@ TASK_TYPES = ("classification", "regression")
 
 
 def _as_target(Y: Any) -> Any:
-    """Y itself if it is a dict or pandas object, else Y as a numpy array."""
+    """Y itself if it is a dict or pandas object, else Y as a numpy array.
+
+    A pandas ExtensionArray (``pd.Categorical``, ``pd.array(..., "Int64")``)
+    becomes a Series, keeping its dtype, its declared categories and their order.
+    """
+    if isinstance(Y, pd.api.extensions.ExtensionArray):
+        return pd.Series(Y)
     if isinstance(Y, (Mapping, pd.DataFrame, pd.Series)):
         return Y
     return np.asarray(Y)
@@ -142,6 +149,39 @@ def _observed(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 _PLAIN_TYPES = ("string", "integer", "boolean", "floating", "mixed-integer-float")
+
+
+#: A task with at least this many classes, and fewer than
+#: ``_MIN_ROWS_PER_CLASS`` labelled rows per class, gets a warning.
+_MANY_CLASSES = 20
+_MIN_ROWS_PER_CLASS = 5
+
+
+def _check_discrete(task: Hashable, values: np.ndarray) -> None:
+    """scikit-learn's check that labels are classes, with the task named."""
+    try:
+        check_classification_targets(values)
+    except ValueError as exc:
+        kind = type_of_target(values)
+        sample = [f"{v:.3g}" if isinstance(v, float) else v for v in pd.unique(values)[:3]]
+        raise ValueError(
+            f"Unknown label type: {kind} labels in task {task!r} (e.g. {sample}), which "
+            "is a classification task. For a numeric target, make it a regression task: "
+            f"task_types={{{task!r}: 'regression'}} (or 'infer'), or use "
+            "MultiTaskRegressor; for classes, give discrete labels (ints or strings)."
+        ) from exc
+
+
+def _warn_many_classes(task: Hashable, n_classes: int, n_labelled: int) -> None:
+    if n_classes >= _MANY_CLASSES and n_labelled < _MIN_ROWS_PER_CLASS * n_classes:
+        warnings.warn(
+            f"Task {task!r} has {n_classes} classes for {n_labelled} labelled rows "
+            f"({n_labelled / n_classes:.1f} per class): too few to learn each class. "
+            "If it is an identifier, drop it; if it is a numeric target, make it a "
+            f"regression task (task_types={{{task!r}: 'regression'}}).",
+            UserWarning,
+            stacklevel=7,  # the caller of fit or partial_fit
+        )
 
 
 class TaskEncoder:
@@ -294,7 +334,7 @@ class TaskEncoder:
                 # a categorical declares its classes, in its own order
                 classes = np.asarray(col.cat.categories)
             else:
-                check_classification_targets(values)
+                _check_discrete(task, values)
                 try:
                     classes = np.unique(values)
                 except TypeError as exc:
@@ -309,6 +349,7 @@ class TaskEncoder:
                     "if other data has more classes, fix them up front with "
                     f"classes={{{task!r}: [...]}}."
                 )
+            _warn_many_classes(task, len(classes), int(labelled.sum()))
             self.classes_[task] = classes
         return self._encode(cols, unknown="error")
 

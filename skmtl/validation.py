@@ -170,3 +170,20 @@ def check_n_rows(X, codes: np.ndarray) -> None:
             f"X has {X.shape[0]} rows but Y has {len(codes)}; give one row of Y per "
             "row of X (use NaN or None for a missing label)."
         )
+
+
+def check_target_shape(X, Y) -> None:
+    """Before encoding: refuse a 2-D ``Y`` whose rows do not match ``X``,
+    naming a transposed ``Y`` as such."""
+    if isinstance(Y, Mapping):
+        return  # the encoded targets' rows are checked after encoding
+    shape, n = (Y.shape if isinstance(Y, pd.DataFrame) else np.asarray(Y).shape), X.shape[0]
+    if len(shape) != 2:
+        return
+    if shape[0] != n and shape[1] == n:
+        raise ValueError(
+            f"Y has shape {shape} but X has {n} rows: Y looks transposed (one row per "
+            "task). Pass Y.T, of shape (n_samples, n_tasks)."
+        )
+    if shape[0] != n:
+        check_n_rows(X, np.empty(shape[0]))

@@ -32,10 +32,12 @@ DOCUMENTED_HOOKS = {
     "on_epoch_begin",
 }
 #: public scikit-learn/skorch API that skmtl's estimators define for themselves
-PUBLIC_API = {"fit", "partial_fit", "predict", "get_params", "set_params", "__init__"}
+PUBLIC_API = {
+    *("fit", "partial_fit", "predict", "get_params", "set_params", "load_params", "__init__"),
+}
 #: not extension points: each is pinned by a test below
 PINNED_INTERNALS = {"_get_param_names", "__setstate__", "device"}
-PYTHON = {"__doc__", "__module__", "__sklearn_tags__", "__sklearn_is_fitted__"}
+PYTHON = {"__doc__", "__module__", "__sklearn_tags__", "__sklearn_is_fitted__", "__getstate__"}
 
 
 def test_every_override_of_neuralnet_is_a_hook_public_api_or_pinned():

@@ -1,0 +1,315 @@
+"""Cross-validation splitters for multi-task targets with missing labels."""
+
+from __future__ import annotations
+
+import heapq
+import warnings
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection._split import _BaseKFold
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_consistent_length
+
+__all__ = ["MultiTaskStratifiedKFold"]
+
+
+def _task_columns(y: Any) -> list[pd.Series]:
+    """Split ``y`` (dict, DataFrame, 2-D or 1-D array-like) into one Series per task.
+
+    Unlike ``fit`` this is lenient: a task may have a single class, no label
+    at all, or labels of mixed types; the splitter only needs to tell labels
+    apart.
+    """
+    if isinstance(y, Mapping):
+        if not y:
+            raise ValueError("Y is an empty dict; give at least one task.")
+        cols = []
+        for task, values in y.items():
+            if np.ndim(values) != 1:
+                raise ValueError(
+                    f"Y[{task!r}] must be 1-D (one label per row); got shape {np.shape(values)}."
+                )
+            if not isinstance(values, (pd.Series, pd.api.extensions.ExtensionArray)):
+                values = np.asarray(values)
+            cols.append(pd.Series(values).reset_index(drop=True))
+        lengths = {task: len(col) for task, col in zip(y, cols, strict=True)}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(
+                f"The tasks in Y have different lengths: {lengths}. Every task needs one "
+                "entry per row of X (use None or NaN for a missing label)."
+            )
+        return cols
+    if isinstance(y, pd.DataFrame):
+        if y.shape[1] == 0:
+            raise ValueError("Y is a DataFrame with no columns; give at least one task.")
+        return [y.iloc[:, j].reset_index(drop=True) for j in range(y.shape[1])]
+    if isinstance(y, pd.Series):
+        return [y.reset_index(drop=True)]
+    if hasattr(y, "toarray"):
+        raise ValueError("A sparse Y is not supported; pass a dense array or a DataFrame.")
+    arr = np.asarray(y)
+    if arr.ndim == 1:
+        return [pd.Series(arr)]
+    if arr.ndim == 2:
+        if arr.shape[1] == 0:
+            raise ValueError("Y has no columns; give at least one task.")
+        return [pd.Series(arr[:, j]) for j in range(arr.shape[1])]
+    raise ValueError(
+        "Y must be a dict of tasks, a DataFrame, or a 1-D or 2-D array; got an array "
+        f"with {arr.ndim} dimensions."
+    )
+
+
+def _label_matrix(y: Any) -> tuple[np.ndarray, int]:
+    """Encode every (task, label) pair of ``y`` as one integer id.
+
+    Returns an ``(n_samples, n_tasks)`` int64 matrix of label ids, ``-1``
+    where a row has no label for a task, and the number of distinct ids.
+    Labels are told apart by hashing (:func:`pandas.factorize`), never by
+    sorting, so a task may mix strings with numbers.
+    """
+    cols = _task_columns(y)
+    ids = np.empty((len(cols[0]), len(cols)), dtype=np.int64)
+    offset = 0
+    for j, col in enumerate(cols):
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        ids[:, j] = np.where(codes >= 0, codes + offset, -1)
+        offset += len(uniques)
+    return ids, offset
+
+
+class MultiTaskStratifiedKFold(_BaseKFold):
+    """K-fold cross-validation stratified on the labels of every task.
+
+    scikit-learn's :class:`~sklearn.model_selection.StratifiedKFold`
+    stratifies on one label per row, and the integer ``cv`` of
+    ``GridSearchCV`` or ``cross_val_score`` calls ``type_of_target(Y)``,
+    which fails on a DataFrame mixing string and numeric task columns and
+    does not stratify a multi-task ``Y`` at all. This splitter uses
+    *iterative stratification* (Sechidis, Tsoumakas and Vlahavas, 2011):
+    every ``(task, label)`` pair is one label, and the rows are dealt out
+    label by label, rarest label first, each to the fold that most lacks
+    that label, so that every fold holds about ``1 / n_splits`` of the rows
+    of every label of every task.
+
+    A missing label (``NaN``, ``None``, ``pd.NA``) is no label: the row
+    counts only for the labels it has. Rows with no label at all fill the
+    folds last. Fold sizes are those of :class:`~sklearn.model_selection.KFold`:
+    the first ``n_samples % n_splits`` folds have ``n_samples // n_splits + 1``
+    rows, the others ``n_samples // n_splits``, so sizes differ by at most one.
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+        Number of folds, at least 2.
+    shuffle : bool, default=False
+        Whether to visit the rows, and to break ties between labels and
+        between folds, in a random order. With ``shuffle=False`` ties go to
+        the earlier row, label and fold, so the split depends on ``Y`` alone.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the shuffling when ``shuffle=True``; must be ``None``
+        otherwise. Pass an int for the same folds at every call of ``split``.
+
+    See Also
+    --------
+    sklearn.model_selection.StratifiedKFold : Stratified on a single label.
+    sklearn.model_selection.KFold : Not stratified.
+
+    Notes
+    -----
+    Labels are compared by equality within each task (through
+    :func:`pandas.factorize`), never sorted. Every distinct value is a
+    label, so bin a continuous target (e.g. with :func:`pandas.qcut`) before
+    stratifying on it. A label with fewer rows than ``n_splits`` cannot reach
+    every test fold; the splitter then leaves it out of as few training
+    folds as possible, which is the best any split can do. To keep
+    ``predict_proba``'s columns the same in every fold anyway, fix the
+    classes with ``MultiTaskClassifier(classes={task: [...]})``.
+
+    References
+    ----------
+    K. Sechidis, G. Tsoumakas and I. Vlahavas, "On the stratification of
+    multi-label data", ECML PKDD 2011, pp. 145-158.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from skmtl.model_selection import MultiTaskStratifiedKFold
+    >>> Y = pd.DataFrame({
+    ...     "species": ["Adelie", "Adelie", "Gentoo", "Gentoo", "Adelie", "Gentoo"],
+    ...     "sex": [0, np.nan, 1, 0, 1, np.nan],
+    ... })
+    >>> X = np.zeros((6, 2))
+    >>> cv = MultiTaskStratifiedKFold(n_splits=2)
+    >>> for train, test in cv.split(X, Y):
+    ...     print(test, Y["species"].iloc[test].tolist(), Y["sex"].iloc[test].tolist())
+    [0 4 5] ['Adelie', 'Adelie', 'Gentoo'] [0.0, 1.0, nan]
+    [1 2 3] ['Adelie', 'Gentoo', 'Gentoo'] [nan, 1.0, 0.0]
+
+    Each fold gets one of each sex, and the species split as evenly as
+    three rows allow; the missing sex labels count for nothing.
+
+    In a search, pass it as ``cv``:
+
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from skmtl import MultiTaskClassifier
+    >>> search = GridSearchCV(
+    ...     MultiTaskClassifier(), {"lr": [1e-3, 1e-2]},
+    ...     cv=MultiTaskStratifiedKFold(5, shuffle=True, random_state=0),
+    ... )
+    """
+
+    def __init__(
+        self, n_splits: int = 5, *, shuffle: bool = False, random_state: Any = None
+    ) -> None:
+        super().__init__(n_splits=n_splits, shuffle=shuffle, random_state=random_state)
+
+    def split(
+        self, X: Any, y: Any = None, groups: Any = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Generate the indices of the training and test rows of each fold.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or None
+            Training data; only its number of rows is used (``None`` takes
+            it from ``y``).
+        y : dict, DataFrame or array-like of shape (n_samples,) or (n_samples, n_tasks)
+            The targets ``Y``, in any kind ``MultiTaskClassifier.fit``
+            accepts; ``NaN``, ``None`` and ``pd.NA`` mark missing labels.
+        groups : None
+            Ignored (with a warning when given); exists for compatibility.
+
+        Yields
+        ------
+        train : ndarray
+            The indices of the training rows of the fold, sorted.
+        test : ndarray
+            The indices of the test rows of the fold, sorted.
+        """
+        if groups is not None:
+            warnings.warn(
+                f"The groups parameter is ignored by {type(self).__name__}.",
+                UserWarning,
+                stacklevel=2,
+            )
+        test_folds = self._test_folds(X, y)
+        indices = np.arange(len(test_folds))
+        for fold in range(self.n_splits):
+            in_test = test_folds == fold
+            yield indices[~in_test], indices[in_test]
+
+    def _test_folds(self, X: Any, y: Any) -> np.ndarray:
+        """The test fold of every row."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} stratifies on the labels, but y is None. Pass the "
+                "targets: split(X, Y), or cross_val_score(model, X, Y, cv=...). To split "
+                "without labels, use sklearn.model_selection.KFold."
+            )
+        labels, n_labels = _label_matrix(y)
+        n_samples = len(labels)
+        if X is not None:
+            try:
+                check_consistent_length(X, labels)
+            except ValueError as exc:
+                raise ValueError(
+                    f"X and Y must have one row per sample, but they differ ({exc}). "
+                    "Pass the Y of the same rows as X."
+                ) from None
+        if self.n_splits > n_samples:
+            raise ValueError(
+                f"Cannot split {n_samples} rows into n_splits={self.n_splits} folds: every "
+                f"test fold needs at least one row. Use n_splits={max(n_samples, 2)} or "
+                "fewer, or more rows."
+            )
+        rng = check_random_state(self.random_state) if self.shuffle else None
+        return _iterative_stratification(labels, n_labels, self.n_splits, rng)
+
+
+def _best_fold(keys: list[tuple | None], rng: np.random.RandomState | None) -> int:
+    """The fold with the greatest key (``None``: a full fold); a tie goes to
+    a random one of them, or to the first without ``rng``."""
+    best = max(key for key in keys if key is not None)
+    ties = [j for j, key in enumerate(keys) if key == best]
+    if rng is None or len(ties) == 1:
+        return ties[0]
+    return ties[rng.randint(len(ties))]
+
+
+def _iterative_stratification(
+    labels: np.ndarray, n_labels: int, n_splits: int, rng: np.random.RandomState | None
+) -> np.ndarray:
+    """Assign every row of ``labels`` (label ids, -1 missing) to a test fold.
+
+    Sechidis et al.'s iterative stratification with fold sizes fixed up
+    front: a fold takes no row beyond its size. All demands are kept as
+    integers scaled by ``n_samples`` so that ties are exact.
+    """
+    n_samples = len(labels)
+    k = n_splits
+    sizes = np.full(k, n_samples // k, dtype=np.int64)
+    sizes[: n_samples % k] += 1
+
+    order = rng.permutation(n_samples) if rng is not None else np.arange(n_samples)
+    rows_labels = [[int(i) for i in row[row >= 0]] for row in labels]
+    members: list[list[int]] = [[] for _ in range(n_labels)]
+    for r in order:
+        for i in rows_labels[r]:
+            members[i].append(int(r))
+    totals = [len(m) for m in members]
+
+    # need[i][j] * n_samples: rows of label i that fold j still lacks
+    need = [[total * int(size) for size in sizes] for total in totals]
+    capacity = [int(s) for s in sizes]  # rows fold j still takes
+    # room * other_size orders the folds by the fraction of their size still
+    # free, in integers: sizes are s and s + 1, so other_size is the other one
+    other_size = [int(sizes.min() + sizes.max() - s) for s in sizes]
+    label_rank = rng.permutation(n_labels) if rng is not None else np.arange(n_labels)
+    remaining = list(totals)
+    test_folds = np.full(n_samples, -1, dtype=np.int64)
+
+    # the label with the fewest unassigned rows, by a heap with lazy updates
+    heap = [(remaining[i], int(label_rank[i]), i) for i in range(n_labels) if remaining[i]]
+    heapq.heapify(heap)
+    while heap:
+        count, rank, label = heapq.heappop(heap)
+        if count != remaining[label] or count == 0:
+            continue  # stale: the label has fewer rows left, or none
+        label_need = need[label]
+        for r in members[label]:
+            if test_folds[r] >= 0:
+                continue
+            others = [need[i] for i in rows_labels[r] if i != label]
+            # the open fold lacking this label most (in whole rows), then the
+            # row's other labels most, then the emptiest
+            keys = [
+                (
+                    -(-label_need[j] // n_samples),
+                    sum(other[j] for other in others),
+                    room * other_size[j],
+                )
+                if room > 0
+                else None
+                for j, room in enumerate(capacity)
+            ]
+            fold = _best_fold(keys, rng)
+            test_folds[r] = fold
+            capacity[fold] -= 1
+            for i in rows_labels[r]:
+                need[i][fold] -= n_samples
+                remaining[i] -= 1
+                if i != label and remaining[i]:
+                    heapq.heappush(heap, (remaining[i], int(label_rank[i]), i))
+
+    # rows without any label fill what is left of each fold
+    for r in order:
+        if test_folds[r] < 0:
+            fold = _best_fold([(room,) if room > 0 else None for room in capacity], rng)
+            test_folds[r] = fold
+            capacity[fold] -= 1
+    return test_folds
