@@ -7,9 +7,41 @@ import math
 import warnings
 
 import torch
-from skorch.callbacks import Callback, EarlyStopping, PrintLog
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler, PrintLog
 
 from .exceptions import DivergenceWarning
+
+
+class CpuPickled:
+    """A callback whose tensors pickle as CPU tensors.
+
+    skorch maps the net's modules to the CPU when a net pickled on CUDA is
+    loaded without CUDA, but not the tensors a callback holds (running sums,
+    copies of weights); on the CPU those would fail to unpickle.
+    """
+
+    def __getstate__(self) -> dict:
+        return {key: _on_cpu(value) for key, value in vars(self).items()}
+
+
+def _on_cpu(value):
+    if isinstance(value, torch.Tensor):
+        return value.cpu()
+    if isinstance(value, dict):
+        return type(value)((k, _on_cpu(v)) for k, v in value.items())
+    return value
+
+
+class RecipeLRScheduler(LRScheduler):
+    """skorch's ``LRScheduler``, pickled without its torch scheduler.
+
+    The torch scheduler holds the optimizer, and with it the weights, outside
+    the part of the net that skorch maps to the CPU on load; skorch builds
+    it anew at the start of every fit anyway.
+    """
+
+    def __getstate__(self) -> dict:
+        return {**vars(self), "lr_scheduler_": None}
 
 
 class TaskPrintLog(PrintLog):
@@ -27,7 +59,7 @@ class TaskPrintLog(PrintLog):
         return super()._sorted_keys([k for k in keys if not k.startswith(self.hidden_prefixes)])
 
 
-class BestEpochEarlyStopping(EarlyStopping):
+class BestEpochEarlyStopping(CpuPickled, EarlyStopping):
     """skorch's ``EarlyStopping`` with ``load_best=True``, also when no epoch ran.
 
     skorch reads the last epoch of the history at the end of training to
@@ -43,7 +75,7 @@ class BestEpochEarlyStopping(EarlyStopping):
             super().on_train_end(net, **kwargs)
 
 
-class DivergenceGuard(Callback):
+class DivergenceGuard(CpuPickled, Callback):
     """Stop training when a loss goes non-finite, keeping the last finite weights.
 
     A default callback of skmtl's estimators. After every batch it reads the

@@ -7,10 +7,11 @@ import pandas as pd
 import torch
 from skorch.callbacks import Callback
 
+from .callbacks import CpuPickled
 from .gradients import cosine_matrix
 
 
-class TaskHistory(Callback):
+class TaskHistory(CpuPickled, Callback):
     """Record each task's loss, validation score and weight in the history.
 
     A default callback of skmtl's estimators, first in line, so that the
@@ -38,6 +39,9 @@ class TaskHistory(Callback):
             # a new fit starts the affinity afresh; partial_fit adds to it
             self.affinity_sum_ = torch.zeros(n, n, device=device)
             self.affinity_steps_ = torch.zeros(n, n, device=device)
+        # unpickled on another device, or kept from a fit on another one
+        self.affinity_sum_ = self.affinity_sum_.to(device)
+        self.affinity_steps_ = self.affinity_steps_.to(device)
 
     def on_epoch_begin(self, net, **kwargs):
         for buf in (self.sums_, self.counts_, self.correct_, self.moments_):

@@ -34,9 +34,8 @@ from sklearn.preprocessing import (
     RobustScaler,
     StandardScaler,
 )
-from skorch.callbacks import LRScheduler
 
-from .callbacks import BestEpochEarlyStopping
+from .callbacks import BestEpochEarlyStopping, RecipeLRScheduler
 from .validation import check_features
 
 #: ``numeric_embedding="auto"`` embeds at most this many columns: beyond it
@@ -245,7 +244,7 @@ def recipe_callbacks(net) -> list[tuple[str, Any]]:
     if net.lr_schedule == "plateau":
         # decay well before early stopping would give up, so a stalled run
         # gets a smaller step first
-        scheduler = LRScheduler(
+        scheduler = RecipeLRScheduler(
             policy="ReduceLROnPlateau",
             monitor=name,
             mode="min" if lower else "max",
@@ -255,7 +254,7 @@ def recipe_callbacks(net) -> list[tuple[str, Any]]:
         callbacks.append(("lr_scheduler", scheduler))
     elif net.lr_schedule == "cosine":
         epochs = net.max_epochs if isinstance(net.max_epochs, int) else 1
-        scheduler = LRScheduler(policy="CosineAnnealingLR", T_max=max(1, epochs))
+        scheduler = RecipeLRScheduler(policy="CosineAnnealingLR", T_max=max(1, epochs))
         callbacks.append(("lr_scheduler", scheduler))
     if net.early_stopping is not False and net.train_split is not None:
         stopper = BestEpochEarlyStopping(

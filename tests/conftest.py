@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
-
 from skmtl import MultiTaskClassifier
 from skmtl.datasets import load_penguins
 
