@@ -11,13 +11,13 @@ import torch
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from skorch import NeuralNet
 from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring
-from skorch.dataset import Dataset, unpack_data
+from skorch.dataset import Dataset
 from skorch.utils import to_tensor
 
 from . import persistence, recipe
-from ._runtime import reseed, resolve_device, seeded_torch
+from ._runtime import reseed, resolve_device
 from .callbacks import DivergenceGuard, TaskPrintLog
-from .fit_data import forget_fit, prepare_fit, validation_data
+from .fit_data import fitting, prepare_fit, validation_data
 from .history import TaskHistory
 from .metrics import mean_valid_accuracy, score_codes
 from .network import build_criterion, build_module, optimizer_kwargs
@@ -26,14 +26,13 @@ from .prediction import forward_logits, predicted_codes
 from .split import MultiTaskValidSplit
 from .targets import EncodedTargets
 from .tensor_data import (
-    dataset_matrix,
-    eval_batch_size,
+    loader,
     make_tensor_data,
     tensor_batches,
     tensor_view,
     uses_fast_path,
 )
-from .training import autocast, set_mode, step_result, train_step
+from .training import autocast, train_step, validation_step
 from .validation import check_features, check_n_rows
 from .weighting import make_weighting
 
@@ -270,12 +269,7 @@ class BaseMultiTaskNet(NeuralNet):
 
     def validation_step(self, batch, **fit_params):
         """skorch hook: the loss of a validation batch, with per-task sums for the history."""
-        set_mode(self, False)
-        Xi, yi = unpack_data(batch)
-        with torch.no_grad():
-            y_pred = self.infer(Xi, **fit_params)
-            loss = self.get_loss(y_pred, yi, X=Xi, training=False)
-        return step_result(self, y_pred, loss=loss)
+        return validation_step(self, batch, **fit_params)
 
     # ------------------------------------------------------------ data path
 
@@ -308,11 +302,7 @@ class BaseMultiTaskNet(NeuralNet):
         if tensor_view(dataset) is not None:
             options = {k: v for k, v in kwargs.items() if k in ("shuffle", "drop_last")}
             return tensor_batches(self.module_, dataset, batch_size, training=training, **options)
-        # as skorch's get_iterator, but skorch's collate would stack sparse rows whole
-        batch_size = eval_batch_size(None if training else dataset_matrix(dataset), batch_size)
-        iterator = self.iterator_train if training else self.iterator_valid
-        batch_size = len(dataset) if batch_size == -1 else batch_size
-        return iterator(dataset, **{**kwargs, "batch_size": batch_size})
+        return loader(self, dataset, kwargs, batch_size, training=training)
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """skorch hook: also encode a validation set given with its own labels.
@@ -330,16 +320,9 @@ class BaseMultiTaskNet(NeuralNet):
     # ------------------------------------------------------------------- fit
 
     def _train(self, entry, X, y, *, reset: bool, classes=None, **fit_params):
-        with seeded_torch(self.random_state):
-            try:
-                X, codes = prepare_fit(self, X, y, reset=reset, classes=classes, **fit_params)
-                return entry(X, codes, **fit_params)
-            except BaseException:
-                if reset:
-                    forget_fit(self)
-                raise
-            finally:
-                recipe.hide_batch_sizes(self)
+        with fitting(self, reset=reset):
+            X, codes = prepare_fit(self, X, y, reset=reset, classes=classes, **fit_params)
+            return entry(X, codes, **fit_params)
 
     def fit(self, X, y, **fit_params):
         """Build the network from the data and train it.
@@ -389,14 +372,10 @@ class BaseMultiTaskNet(NeuralNet):
         return self._train(super().partial_fit, X, y, reset=reset, classes=classes, **fit_params)
 
     def load_params(self, f_params=None, **kwargs) -> None:
-        """skorch's ``load_params``, refusing files saved from a fit on other data.
-
-        A params file holds the weights only; ``predict`` also depends on the
-        fitted feature scaler, embedded columns, tasks and classes. A file
-        saved from a model fitted otherwise, or unreadable, raises
-        ``ValueError`` and leaves the estimator unchanged (see
-        :mod:`skmtl.persistence`).
-        """
+        """skorch's ``load_params``; a file that is unreadable, or saved from a
+        fit with another feature scaling, embedded columns, tasks or classes
+        (which ``predict`` depends on besides the weights), raises ``ValueError``
+        and leaves the estimator unchanged (see :mod:`skmtl.persistence`)."""
         persistence.load_params(self, super().load_params, f_params=f_params, **kwargs)
 
     # --------------------------------------------------------------- predict

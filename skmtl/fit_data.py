@@ -10,11 +10,14 @@ belong to skorch (``target_encoder_``, ``tasks_``, ``classes_``,
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 
 from . import recipe
+from ._runtime import seeded_torch
 from .metrics import labelled
 from .network import EXPERTS
 from .parameters import check_parameters, check_task_weights
@@ -96,6 +99,21 @@ def forget_fit(net) -> None:
     net.initialized_ = False
     for attr in FITTED:
         net.__dict__.pop(attr, None)
+
+
+@contextmanager
+def fitting(net, *, reset: bool) -> Iterator[None]:
+    """The frame of a ``fit`` or ``partial_fit``: torch seeded from
+    ``random_state``; a first fit that fails is forgotten (:func:`forget_fit`)."""
+    with seeded_torch(net.random_state):
+        try:
+            yield
+        except BaseException:
+            if reset:
+                forget_fit(net)
+            raise
+        finally:
+            recipe.hide_batch_sizes(net)
 
 
 def validation_data(net, dataset) -> tuple:

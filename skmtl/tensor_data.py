@@ -153,6 +153,17 @@ def dataset_matrix(dataset):
     return getattr(dataset, "X", None)
 
 
+def loader(net, dataset, kwargs: dict, batch_size: int, *, training: bool):
+    """skorch's ``DataLoader`` for data off the fast path, as skorch's
+    ``get_iterator`` builds it, with ``batch_size`` resolved and, for
+    inference on sparse ``X``, capped: skorch's collate would stack the rows."""
+    if not training:
+        batch_size = eval_batch_size(dataset_matrix(dataset), batch_size)
+    iterator = net.iterator_train if training else net.iterator_valid
+    batch_size = len(dataset) if batch_size == -1 else batch_size
+    return iterator(dataset, **{**kwargs, "batch_size": batch_size})
+
+
 def tensor_batches(module, dataset, batch_size: int, *, training: bool = False, **kwargs):
     """:class:`TensorBatches` of (a Subset of) :class:`TensorData`, for the
     estimators' ``get_iterator``: ``shuffle`` and ``drop_last`` from the

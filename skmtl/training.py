@@ -112,3 +112,14 @@ def train_step(net, batch, *, custom_loss: bool, **fit_params) -> dict:
     (head_weights.detach() * losses).sum().backward()
     shared.backward(shared_grad.to(shared.dtype))
     return step_result(net, y_pred, (grads, present) if sample else None)
+
+
+def validation_step(net, batch, **fit_params) -> dict:
+    """The body of the estimators' ``validation_step``: the loss of a batch
+    (``net.get_loss``) and the per-task sums for the history."""
+    set_mode(net, False)
+    Xi, yi = unpack_data(batch)
+    with torch.no_grad():
+        y_pred = net.infer(Xi, **fit_params)
+        loss = net.get_loss(y_pred, yi, X=Xi, training=False)
+    return step_result(net, y_pred, loss=loss)
