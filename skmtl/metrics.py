@@ -7,7 +7,7 @@ from collections.abc import Callable, Hashable
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.metrics import get_scorer, make_scorer, r2_score
+from sklearn.metrics import get_scorer, log_loss, make_scorer, r2_score
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 from skorch.utils import to_numpy
@@ -137,6 +137,10 @@ class _RegressionTaskView(RegressorMixin, BaseEstimator):
     predict = _TaskView.predict
 
 
+#: ``"neg_log_loss"``, which :class:`TaskScorer` gives the task's classes.
+_LOG_LOSS = get_scorer("neg_log_loss")
+
+
 class TaskScorer:
     """Scorer of one task of a multi-task classifier; see :func:`task_scorer`."""
 
@@ -156,7 +160,16 @@ class TaskScorer:
         X_task = _safe_indexing(X, rows)
         regression = model.target_encoder_.types_[self.task] == "regression"
         view = (_RegressionTaskView if regression else _TaskView)(estimator, self.task)
-        return self.scorer(view, X_task, labels, **kwargs)
+        scorer = self.scorer
+        if self.scorer is _LOG_LOSS and not regression:
+            # a fold's rows may lack some of the model's classes: name them all
+            scorer = make_scorer(
+                log_loss,
+                response_method="predict_proba",
+                greater_is_better=False,
+                labels=view.classes_,
+            )
+        return scorer(view, X_task, labels, **kwargs)
 
     def __repr__(self) -> str:
         return f"task_scorer({self.task!r}, {self.scorer!r})"
@@ -206,5 +219,5 @@ def task_scorer(task: Hashable, metric: str | Callable = "accuracy", **kwargs) -
                 "Extra arguments only apply to a callable metric; with a scoring "
                 "name, pass e.g. metric='f1_macro' instead."
             )
-        return TaskScorer(task, get_scorer(metric))
+        return TaskScorer(task, _LOG_LOSS if metric == "neg_log_loss" else get_scorer(metric))
     return TaskScorer(task, make_scorer(metric, **kwargs))

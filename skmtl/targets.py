@@ -35,7 +35,13 @@ def _as_target(Y: Any) -> Any:
         return pd.Series(Y)
     if isinstance(Y, (Mapping, pd.DataFrame, pd.Series)):
         return Y
-    return np.asarray(Y)
+    array = np.asarray(Y)
+    if array.dtype.kind == "U" and not isinstance(Y, np.ndarray):
+        # numpy turns rows such as ["x", nan] into strings ("nan"); keep the values
+        values = np.asarray(Y, dtype=object)
+        if not all(isinstance(v, str) for v in values.ravel()):
+            return values
+    return array
 
 
 def _target_kind(Y: Any) -> str:
@@ -319,9 +325,18 @@ class TaskEncoder:
         for task, col in cols.items():
             labelled, values = _observed(col)
             if not labelled.any():
-                raise ValueError(
-                    f"Task {task!r} has no labels in Y (every entry is missing); "
-                    "drop the task or give it labelled rows."
+                if task not in fixed or self.types_[task] == "regression":
+                    raise ValueError(
+                        f"Task {task!r} has no labels in Y (every entry is missing); "
+                        "drop the task, give it labelled rows, or fix its classes with "
+                        f"classes={{{task!r}: [...]}} to keep its head (e.g. in a "
+                        "cross-validation fold)."
+                    )
+                warnings.warn(
+                    f"Task {task!r} has no labels in Y; its head is built from "
+                    "classes= but not trained.",
+                    UserWarning,
+                    stacklevel=6,
                 )
             if self.types_[task] == "regression":
                 self._fit_regression(task, values)

@@ -519,17 +519,23 @@ def test_predict_proba_columns_vary_across_folds_unless_classes_are_fixed():
     assert widths == {False: [2, 3, 3], True: [3, 3, 3]}
 
 
-def test_a_task_labelled_only_in_a_test_fold_is_a_clear_fit_error():
-    # one labelled row: one training fold has no label for the task at all, and fit
-    # refuses such a task even with its classes fixed (current behaviour, pinned)
+def test_a_task_labelled_only_in_a_test_fold_needs_fixed_classes():
+    # one labelled row: one training fold has no label for the task at all
     X, Y = _mixed_frame()
     Y["once"] = np.nan
     Y.loc[3, "once"] = 1.0
-    with pytest.raises(ValueError, match="Task 'once' has no labels"):
-        cross_validate(
+    with pytest.raises(ValueError, match="Task 'once' has no labels.*classes="):
+        cross_validate(make_clf(), X, Y, cv=MultiTaskStratifiedKFold(3), error_score="raise")
+    # with its classes fixed, that fold builds the head untrained, with a warning
+    with pytest.warns(UserWarning, match="'once' has no labels in Y; its head is built"):
+        result = cross_validate(
             make_clf(classes={"once": [0.0, 1.0]}),
             X,
             Y,
             cv=MultiTaskStratifiedKFold(3),
             error_score="raise",
+            return_estimator=True,
         )
+    assert np.isfinite(result["test_score"]).all()
+    shapes = {est.predict_proba(X)["once"].shape for est in result["estimator"]}
+    assert shapes == {(len(X), 2)}

@@ -432,3 +432,25 @@ def test_200_fit_predict_cycles_do_not_grow_memory(tasks_data):
     gc.collect()
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - start) / 1024
     assert grown_mb < 50, f"peak RSS grew by {grown_mb:.0f} MB over 200 cycles"
+
+
+def test_rows_mixing_strings_and_nan_keep_nan_as_missing():
+    X, _ = make_tasks(8)
+    Y = [["x", 0.0], ["y", np.nan], ["x", 1.0], ["y", 0.0]] * 2
+    clf = make_clf(max_epochs=1).fit(X, Y)
+    assert clf.classes_["task_0"].tolist() == ["x", "y"]
+    assert clf.classes_["task_1"].tolist() == [0.0, 1.0]  # no class "nan"
+
+
+def test_log_loss_of_a_task_on_rows_lacking_one_of_its_classes_is_finite(tasks_data):
+    from sklearn.metrics import log_loss
+
+    from skmtl import task_scorer
+
+    X, Y = tasks_data
+    clf = make_clf().fit(X, Y)
+    rows = np.flatnonzero(Y["colour"] != "red")[:20]
+    score = task_scorer("colour", "neg_log_loss")(clf, X[rows], {"colour": Y["colour"][rows]})
+    proba = clf.predict_proba(X[rows])["colour"]
+    expected = log_loss(Y["colour"][rows], proba, labels=clf.classes_["colour"])
+    assert score == pytest.approx(-expected)
