@@ -43,6 +43,16 @@ class RecipeLRScheduler(LRScheduler):
     def __getstate__(self) -> dict:
         return {**vars(self), "lr_scheduler_": None}
 
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        if not _unwatchable(self.monitor, dataset_valid):
+            super().on_epoch_end(net, dataset_valid=dataset_valid, **kwargs)
+
+
+def _unwatchable(monitor, dataset_valid) -> bool:
+    """A validation score to watch in a fit whose split left no validation rows
+    (a tiny training set): the recipe's callbacks then stand still."""
+    return isinstance(monitor, str) and monitor.startswith("valid_") and dataset_valid is None
+
 
 class TaskPrintLog(PrintLog):
     """skorch's epoch table, kept compact for many tasks.
@@ -64,14 +74,20 @@ class BestEpochEarlyStopping(CpuPickled, EarlyStopping):
 
     skorch reads the last epoch of the history at the end of training to
     decide whether to restore; a fit with ``max_epochs=0`` (building the
-    network, e.g. before ``load_params``) has none.
+    network, e.g. before ``load_params``) has none. When the split leaves no
+    validation rows (a tiny training set), there is nothing to watch and it
+    stands still.
     """
 
     def __init__(self, **kwargs):
         super().__init__(load_best=True, **kwargs)
 
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        if not _unwatchable(self.monitor, dataset_valid):
+            super().on_epoch_end(net, dataset_valid=dataset_valid, **kwargs)
+
     def on_train_end(self, net, **kwargs):
-        if len(net.history):
+        if len(net.history) and self.best_model_weights_ is not None:
             super().on_train_end(net, **kwargs)
 
 

@@ -55,6 +55,8 @@ def check_version(state: dict, name: str) -> None:
 
 
 def _feed(digest, value) -> None:
+    if isinstance(value, np.generic):  # np.int64(3) and 3 are the same state
+        value = value.item()
     if isinstance(value, np.ndarray):
         digest.update(f"{value.dtype}{value.shape}".encode())
         if value.dtype != object:

@@ -35,12 +35,17 @@ def _as_target(Y: Any) -> Any:
         return pd.Series(Y)
     if isinstance(Y, (Mapping, pd.DataFrame, pd.Series)):
         return Y
-    array = np.asarray(Y)
-    if array.dtype.kind == "U" and not isinstance(Y, np.ndarray):
-        # numpy turns rows such as ["x", nan] into strings ("nan"); keep the values
-        values = np.asarray(Y, dtype=object)
-        if not all(isinstance(v, str) for v in values.ravel()):
-            return values
+    return _as_array(Y)
+
+
+def _as_array(values: Any) -> np.ndarray:
+    """``values`` as a numpy array; a list such as ``["x", nan]``, which numpy
+    would turn into strings (``"nan"``), keeps its values as objects."""
+    array = np.asarray(values)
+    if array.dtype.kind == "U" and not isinstance(values, np.ndarray):
+        objects = np.asarray(values, dtype=object)
+        if not all(isinstance(v, str) for v in objects.ravel()):
+            return objects
     return array
 
 
@@ -79,7 +84,7 @@ def _split_columns(Y: Any, kind: str, names: Sequence[Hashable] | None) -> dict:
                 )
             if not isinstance(values, (pd.Series, pd.api.extensions.ExtensionArray)):
                 # via numpy, so that [1, None, 2] stays int labels, not floats
-                values = np.asarray(values)
+                values = _as_array(values)
             cols[task] = pd.Series(values)
         lengths = {task: len(col) for task, col in cols.items()}
         if len(set(lengths.values())) > 1:
@@ -155,6 +160,15 @@ def _observed(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 _PLAIN_TYPES = ("string", "integer", "boolean", "floating", "mixed-integer-float")
+
+
+def _like_column(classes: np.ndarray, dtype) -> np.ndarray:
+    """Fixed ``classes`` in the numeric dtype of their column (an int32 column
+    predicts int32) where that loses nothing."""
+    if not (isinstance(dtype, np.dtype) and dtype.kind in "iufb" and classes.dtype.kind in "iufb"):
+        return classes
+    cast = classes.astype(dtype)
+    return cast if np.array_equal(cast, classes) else classes
 
 
 #: A task with at least this many classes, and fewer than
@@ -342,7 +356,7 @@ class TaskEncoder:
                 self._fit_regression(task, values)
                 continue
             if task in fixed:
-                classes = np.asarray(fixed[task])
+                classes = _like_column(np.asarray(fixed[task]), col.dtype)
                 if len(pd.unique(classes)) != len(classes):
                     raise ValueError(f"classes[{task!r}] has duplicate labels.")
             elif isinstance(col.dtype, pd.CategoricalDtype):
@@ -464,6 +478,9 @@ class TaskEncoder:
             return labels[self.tasks_[0]]
         if self.kind_ == "2d":
             dtype = self.array_dtype_
+            if dtype.kind in "SU":  # room for the longest class, e.g. fixed by classes=
+                texts = [c.dtype for c in self.classes_.values() if c.dtype.kind in "SU"]
+                dtype = np.result_type(dtype, *texts)
             if any(self.regression_) and dtype.kind in "iub":
                 dtype = np.float64  # int labels of a regression task predict floats
             elif any(self.regression_) and dtype.kind != "f":

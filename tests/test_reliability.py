@@ -454,3 +454,34 @@ def test_log_loss_of_a_task_on_rows_lacking_one_of_its_classes_is_finite(tasks_d
     proba = clf.predict_proba(X[rows])["colour"]
     expected = log_loss(Y["colour"][rows], proba, labels=clf.classes_["colour"])
     assert score == pytest.approx(-expected)
+
+
+def test_one_labelled_row_with_declared_classes_fits_without_a_validation_set():
+    # the default split leaves no validation rows: the recipe's callbacks stand still
+    clf = MultiTaskClassifier(max_epochs=2).fit(
+        np.zeros((1, 2)), pd.Categorical(["a"], categories=["a", "b"])
+    )
+    assert len(clf.history) == 2 and "valid_acc" not in clf.history[-1]
+    assert set(clf.predict(np.zeros((3, 2)))) <= {"a", "b"}
+
+
+def test_an_int32_column_with_fixed_classes_predicts_int32():
+    X, _ = make_tasks(40)
+    Y = pd.DataFrame({"t": np.array([1, 7] * 20, dtype=np.int32)})
+    clf = make_clf(max_epochs=1, classes={"t": [1, 7]}).fit(X, Y)
+    assert clf.predict(X)["t"].dtype == np.int32
+
+
+def test_a_dict_list_of_strings_with_nan_keeps_nan_missing():
+    X, _ = make_tasks(40)
+    with pytest.warns(UserWarning, match="Dropped 10 row"):
+        clf = make_clf(max_epochs=1).fit(X, {"t": ["a", np.nan, "b", "a"] * 10})
+    assert clf.classes_["t"].tolist() == ["a", "b"]
+
+
+def test_a_2d_string_y_predicts_fixed_classes_longer_than_its_labels_whole():
+    X, _ = make_tasks(40)
+    Y = np.array([["a", "x"], ["b", "y"]] * 20)
+    clf = make_clf(max_epochs=1, classes={"task_0": ["a", "b", "other"]}).fit(X, Y)
+    decoded = clf.target_encoder_.decode(np.array([[2, 0]]))
+    assert decoded.tolist() == [["other", "x"]]
