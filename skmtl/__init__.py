@@ -5,6 +5,7 @@ from .classifier import MultiTaskClassifier
 from .metrics import task_scorer
 from .pipeline import make_tabular_pipeline
 from .regressor import MultiTaskRegressor
+from .saving import load, save
 from .split import MultiTaskValidSplit
 from .weighting import TaskWeighting
 
@@ -16,7 +17,9 @@ __all__ = [
     "MultiTaskValidSplit",
     "TaskWeighting",
     "compare_single_task",
+    "load",
     "make_tabular_pipeline",
+    "save",
     "task_scorer",
     "__version__",
 ]
