@@ -1,0 +1,42 @@
+"""docs/saving.md's Python blocks run as written, in order, and do what they say."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "saving.md"
+
+pytest.importorskip("safetensors")
+pytest.importorskip("skops")
+
+
+@pytest.fixture(scope="module")
+def page():
+    blocks = re.findall(r"```python\n(.*?)```", PAGE.read_text(), flags=re.S)
+    assert len(blocks) >= 3
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, str(PAGE), "exec"), namespace)
+    return namespace
+
+
+def test_the_saved_model_loads_and_predicts_the_same(page):
+    assert page["same"] is True
+    assert page["loaded"].tasks_ == page["clf"].tasks_
+
+
+def test_the_custom_trunk_is_refused_until_trusted(page):
+    assert "Trunk' (for module)" in page["refusal"]
+    assert "trusted=[Trunk]" in page["refusal"]
+    X = page["X"]
+    for task, proba in page["custom"].predict_proba(X).items():
+        np.testing.assert_array_equal(page["custom_loaded"].predict_proba(X)[task], proba)
+
+
+def test_the_pipeline_loads_whole(page):
+    pipe, loaded, X = page["pipe"], page["pipe_loaded"], page["X_frame"]
+    assert [name for name, _ in loaded.steps] == [name for name, _ in pipe.steps]
+    for task, proba in pipe.predict_proba(X).items():
+        np.testing.assert_array_equal(loaded.predict_proba(X)[task], proba)
