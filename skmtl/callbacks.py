@@ -106,6 +106,10 @@ class DivergenceGuard(CpuPickled, Callback):
     way skorch's ``EarlyStopping`` does.
     """
 
+    def __getstate__(self) -> dict:
+        # the copy of the weights serves one training run; on_train_begin makes it anew
+        return {**super().__getstate__(), "weights_": None}
+
     def on_train_begin(self, net, **kwargs):
         net.stopped_reason_ = None
         self._keep(net)
