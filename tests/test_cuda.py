@@ -102,3 +102,27 @@ def test_cuda_fast_path_matches_skorch_path_closely(tasks_data):
     fast = make_clf(**params).fit(X, Y).predict_proba(X)["colour"]
     slow = make_clf(data_on_device=False, **params).fit(X, Y).predict_proba(X)["colour"]
     np.testing.assert_allclose(fast, slow, atol=1e-5)
+
+
+def test_cuda_model_file_loads_on_the_cpu(tasks_data, tmp_path):
+    pytest.importorskip("safetensors")
+    import skmtl
+
+    X, Y = tasks_data
+    clf = make_clf(device="cuda").fit(X, Y)
+    skmtl.save(clf, tmp_path / "model.skmtl")
+    loaded = skmtl.load(tmp_path / "model.skmtl", device="cpu")
+    assert all(not p.is_cuda for p in loaded.module_.parameters())
+    for task, proba in clf.predict_proba(X).items():
+        np.testing.assert_allclose(loaded.predict_proba(X)[task], proba, atol=1e-5)
+
+
+def test_divergence_on_cuda_restores_finite_weights(tasks_data):
+    from skmtl.exceptions import DivergenceWarning
+
+    X, Y = tasks_data
+    clf = make_clf(device="cuda", lr=1e6, max_epochs=10, feature_scaling=None)
+    with pytest.warns(DivergenceWarning, match="Training diverged in epoch"):
+        clf.fit(X, Y)
+    assert all(torch.isfinite(p).all() for p in clf.module_.parameters())
+    assert all(np.isfinite(p).all() for p in clf.predict_proba(X).values())
