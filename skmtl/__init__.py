@@ -2,6 +2,7 @@
 
 from .analysis import compare_single_task
 from .classifier import MultiTaskClassifier
+from .export import to_onnx
 from .metrics import task_scorer
 from .pipeline import make_tabular_pipeline
 from .regressor import MultiTaskRegressor
@@ -21,5 +22,6 @@ __all__ = [
     "make_tabular_pipeline",
     "save",
     "task_scorer",
+    "to_onnx",
     "__version__",
 ]
