@@ -10,6 +10,8 @@ PAGE = Path(__file__).resolve().parents[1] / "docs" / "saving.md"
 
 pytest.importorskip("safetensors")
 pytest.importorskip("skops")
+pytest.importorskip("onnxruntime")
+pytest.importorskip("skl2onnx")
 
 
 @pytest.fixture(scope="module")
@@ -40,3 +42,8 @@ def test_the_pipeline_loads_whole(page):
     assert [name for name, _ in loaded.steps] == [name for name, _ in pipe.steps]
     for task, proba in pipe.predict_proba(X).items():
         np.testing.assert_array_equal(loaded.predict_proba(X)[task], proba)
+
+
+def test_the_onnx_graphs_serve_what_predict_gives(page):
+    assert page["onnx_gap"] <= 1e-4 and page["pipe_gap"] <= 1e-4
+    np.testing.assert_array_equal(page["onnx_species"], page["clf"].predict(page["X"])["species"])
