@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import copy
 import math
+import re
+import sys
 import warnings
 
 import torch
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler, PrintLog
+from tabulate import tabulate
 
 from .exceptions import DivergenceWarning
 
@@ -59,14 +62,58 @@ class TaskPrintLog(PrintLog):
 
     The history holds ``train_loss_<task>``, ``valid_loss_<task>``,
     ``valid_acc_<task>`` and ``weight_<task>`` for every task; the table shows
-    the mean losses and accuracy and each task's validation accuracy, and
-    leaves the per-task losses and weights to ``net.history``.
+    the mean losses and accuracy, then each task's validation score under
+    the task's name (cut to :attr:`task_width` characters), and leaves the
+    per-task losses and weights to ``net.history``. Best scores are coloured
+    only when the table goes to a terminal, never into a log file or a
+    notebook's captured output.
     """
 
     hidden_prefixes = ("train_loss_", "valid_loss_", "weight_")
+    task_prefixes = ("valid_acc_", "valid_r2_")
+    task_width = 12
 
     def _sorted_keys(self, keys):
         return super()._sorted_keys([k for k in keys if not k.startswith(self.hidden_prefixes)])
+
+    def _header(self, key: str) -> str:
+        for prefix in self.task_prefixes:
+            if key.startswith(prefix):
+                name, width = key[len(prefix) :], self.task_width
+                if len(name) <= width:
+                    return name
+                # both ends: task names often differ only in their last characters
+                return name[: (width - 1) // 2] + "~" + name[-(width // 2) :]
+        return key
+
+    def table(self, row):
+        headers, formatted = [], []
+        for key, value in self._yield_keys_formatted(row):
+            headers.append(self._header(key))
+            formatted.append(value)
+        if len(set(headers)) < len(headers):  # cut names that collide: show them whole
+            headers = [key for key, _ in self._yield_keys_formatted(row)]
+        return tabulate(
+            [formatted],
+            headers=headers,
+            tablefmt=self.tablefmt,
+            floatfmt=self.floatfmt,
+            stralign=self.stralign,
+        )
+
+    def format_row(self, row, key, color):
+        text = super().format_row(row, key, color)
+        if isinstance(text, str) and not _terminal(self.sink):
+            text = _ANSI.sub("", text)
+        return text
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _terminal(sink) -> bool:
+    """Whether the table's lines go to an interactive terminal."""
+    return sink is print and sys.stdout.isatty()
 
 
 class BestEpochEarlyStopping(CpuPickled, EarlyStopping):
