@@ -21,7 +21,7 @@ from .fit_data import fitting, prepare_fit, validation_data
 from .history import TaskHistory
 from .metrics import mean_valid_accuracy, score_codes
 from .network import build_criterion, build_module, optimizer_kwargs
-from .parameters import check_callbacks, check_parameters
+from .parameters import check_callbacks, check_parameters, estimator_repr
 from .prediction import forward_logits, predicted_codes
 from .split import MultiTaskValidSplit
 from .targets import EncodedTargets
@@ -147,9 +147,7 @@ class BaseMultiTaskNet(NeuralNet):
         return [k for k in super()._get_param_names() if k != "_params_to_validate"]
 
     def get_params(self, deep: bool = True, **kwargs) -> dict:
-        params = super().get_params(deep=deep, **kwargs)
-        params["device"] = self.__dict__["device"]
-        return params
+        return {**super().get_params(deep=deep, **kwargs), "device": self.__dict__["device"]}
 
     def set_params(self, **params):
         check_callbacks(params.get("callbacks"))
@@ -167,6 +165,9 @@ class BaseMultiTaskNet(NeuralNet):
         super().__setstate__(state)
         if requested == "auto":
             self.__dict__["device"] = requested
+
+    def __repr__(self) -> str:
+        return estimator_repr(self)
 
     def __sklearn_is_fitted__(self) -> bool:
         # scikit-learn's protocol (check_is_fitted); skorch before 1.3.1 has

@@ -219,3 +219,41 @@ def check_task_weights(task_weights: Mapping | None, tasks: Sequence) -> np.ndar
             f"task_weights must be finite, non-negative and not all zero; got {weights}."
         )
     return values
+
+
+def _defaults(net) -> dict:
+    """Every parameter's default: the estimator's constructor, then skorch's."""
+    from skorch import NeuralNet
+
+    defaults = {"iterator_train__shuffle": True}  # skmtl's default, set in __init__
+    for init in (NeuralNet.__init__, type(net).__init__):
+        for name, param in inspect.signature(init).parameters.items():
+            if param.default is not inspect.Parameter.empty:
+                defaults[name] = param.default
+    return defaults
+
+
+def _same(value, default) -> bool:
+    if value is default:
+        return True
+    try:
+        return type(value) is type(default) and bool(value == default)
+    except (TypeError, ValueError):  # arrays and the like
+        return repr(value) == repr(default)
+
+
+def estimator_repr(net) -> str:
+    """scikit-learn's style: the class and the parameters that differ from
+    their defaults, on one line when it fits in 79 characters."""
+    defaults = _defaults(net)
+    params = net.get_params(deep=False)
+    changed = [
+        f"{name}={value!r}"
+        for name, value in params.items()
+        if name not in defaults or not _same(value, defaults[name])
+    ]
+    name = type(net).__name__
+    line = f"{name}({', '.join(changed)})"
+    if len(line) <= 79:
+        return line
+    return f"{name}(\n" + "".join(f"    {item},\n" for item in changed) + ")"
