@@ -59,3 +59,15 @@ def penguins():
     X, Y = X[keep].reset_index(drop=True), Y[keep].reset_index(drop=True)
     X = (X - X.mean()) / X.std()
     return X, Y
+
+
+def run_python_blocks(path, min_blocks: int = 1) -> dict:
+    """Run a Markdown page's ```python blocks in order, in one namespace."""
+    import re
+
+    blocks = re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.S)
+    assert len(blocks) >= min_blocks
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, str(path), "exec"), namespace)
+    return namespace

@@ -1,10 +1,10 @@
 """docs/saving.md's Python blocks run as written, in order, and do what they say."""
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_python_blocks
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "saving.md"
 
@@ -16,12 +16,7 @@ pytest.importorskip("skl2onnx")
 
 @pytest.fixture(scope="module")
 def page():
-    blocks = re.findall(r"```python\n(.*?)```", PAGE.read_text(), flags=re.S)
-    assert len(blocks) >= 3
-    namespace: dict = {}
-    for block in blocks:
-        exec(compile(block, str(PAGE), "exec"), namespace)
-    return namespace
+    return run_python_blocks(PAGE, min_blocks=3)
 
 
 def test_the_saved_model_loads_and_predicts_the_same(page):

@@ -1,23 +1,18 @@
 """The README's Python blocks run as written, in order, and do what they say."""
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_python_blocks
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 @pytest.fixture(scope="module")
 def readme_namespace():
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
-    assert len(blocks) >= 3
-    namespace: dict = {}
-    for block in blocks:
-        exec(compile(block, str(README), "exec"), namespace)
-    return namespace
+    return run_python_blocks(README, min_blocks=3)
 
 
 def test_quickstart_fits_and_predicts_dataframe(readme_namespace):
