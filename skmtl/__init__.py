@@ -8,6 +8,7 @@ from .pipeline import make_tabular_pipeline
 from .regressor import MultiTaskRegressor
 from .saving import load, save
 from .split import MultiTaskValidSplit
+from .views import task_view
 from .weighting import TaskWeighting
 
 __version__ = "0.1.0"
@@ -22,6 +23,7 @@ __all__ = [
     "make_tabular_pipeline",
     "save",
     "task_scorer",
+    "task_view",
     "to_onnx",
     "__version__",
 ]

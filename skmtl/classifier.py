@@ -8,9 +8,10 @@ from sklearn.base import ClassifierMixin
 
 from .base import BaseMultiTaskNet
 from .prediction import forward_logits
+from .views import TaskViews
 
 
-class MultiTaskClassifier(ClassifierMixin, BaseMultiTaskNet):
+class MultiTaskClassifier(ClassifierMixin, TaskViews, BaseMultiTaskNet):
     """One neural network, a shared trunk and a head per task, as a scikit-learn classifier.
 
     A subclass of skorch's :class:`~skorch.NeuralNet`: callbacks, ``optimizer__*``,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from sklearn.base import RegressorMixin
 
 from .base import BaseMultiTaskNet
+from .views import TaskViews
 
 
-class MultiTaskRegressor(RegressorMixin, BaseMultiTaskNet):
+class MultiTaskRegressor(RegressorMixin, TaskViews, BaseMultiTaskNet):
     """One neural network, a shared trunk and a head per numeric task.
 
     The regression twin of :class:`~skmtl.MultiTaskClassifier`: the same
@@ -19,12 +20,20 @@ class MultiTaskRegressor(RegressorMixin, BaseMultiTaskNet):
 
     Parameters
     ----------
-    module, hidden_units, dropout, activation, norm, numeric_embedding,
-    feature_scaling, patience, lr_schedule, weight_decay, task_weights,
-    task_weighting, architecture, affinity_every, task_names, random_state,
-    data_on_device, mixed_precision, fused_optimizer, predict_batch_size,
-    optimizer, lr, max_epochs, batch_size, train_split, device, verbose, **kwargs
+    module, hidden_units, dropout, activation, norm, numeric_embedding
+        The network: as in :class:`~skmtl.MultiTaskClassifier`.
+    feature_scaling, patience, lr_schedule, weight_decay, optimizer, lr
+        The training recipe: as in :class:`~skmtl.MultiTaskClassifier`.
+    max_epochs, batch_size, train_split, predict_batch_size, verbose
         As in :class:`~skmtl.MultiTaskClassifier`.
+    task_weights, task_weighting, architecture, affinity_every, task_names
+        The tasks: as in :class:`~skmtl.MultiTaskClassifier`.
+    random_state, device, data_on_device, mixed_precision, fused_optimizer
+        Repeatability and the device: as in :class:`~skmtl.MultiTaskClassifier`.
+    **kwargs
+        skorch's own parameters (``callbacks``, ``optimizer__*``,
+        ``iterator_train__*``, ``warm_start``, ...), as in
+        :class:`~skmtl.MultiTaskClassifier`.
     early_stopping : bool or str, default=True
         As in :class:`~skmtl.MultiTaskClassifier`, but ``True`` watches
         ``valid_loss`` (the sum of the per-task losses on standardised
@@ -34,6 +43,7 @@ class MultiTaskRegressor(RegressorMixin, BaseMultiTaskNet):
         ``{"churn": "classification"}`` mixes in classification tasks (then
         ``classes_`` lists their classes).
     regression_loss : {"mse", "huber"}, default="mse"
+        The loss of each numeric task, on its standardised targets.
     criterion, classes
         Used only by classification tasks mixed in with ``task_types``.
 
