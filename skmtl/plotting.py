@@ -14,6 +14,8 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+__all__ = ["plot_learning_curves", "plot_task_affinity", "plot_task_weights"]
+
 
 def _axes(ax):
     try:
@@ -147,8 +149,8 @@ def plot_task_affinity(estimator_or_frame: Any, *, ax=None, cmap: str = "RdBu_r"
     ----------
     estimator_or_frame : estimator, Pipeline or DataFrame
         A fitted estimator (its ``task_affinity_``: the mean cosine of the
-        task gradients on the shared layer) or a square DataFrame, e.g. the
-        ``"gain"`` frame of :func:`skmtl.compare_single_task`.
+        task gradients on the shared layer) or any 2-D DataFrame, e.g. a
+        task x task matrix of your own.
     ax : matplotlib Axes, optional
     cmap : str, default="RdBu_r"
         Centred on zero, so that helping (positive) and competing

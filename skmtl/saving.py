@@ -277,13 +277,14 @@ def _fitted_state(net, tensors: dict) -> dict:
     return state
 
 
+def _stateful(net) -> list[tuple[str, torch.nn.Module]]:
+    """The net's torch modules whose state the file holds, with their prefixes."""
+    return [("module", net.module_), ("criterion", net.criterion_), ("weighting", net.weighting_)]
+
+
 def _module_tensors(net) -> dict[str, torch.Tensor]:
     tensors = {}
-    for prefix, module in (
-        ("module", net.module_),
-        ("criterion", net.criterion_),
-        ("weighting", net.weighting_),
-    ):
+    for prefix, module in _stateful(net):
         for key, value in module.state_dict().items():
             tensors[f"{prefix}.{key}"] = value.detach().cpu().contiguous()
     return tensors
@@ -517,6 +518,32 @@ def load(path, *, trusted: Iterable[type | Callable] | None = None, **params):
         For a file that is not a skmtl model file, is damaged, names a class
         that is neither allowlisted nor trusted, or whose tensors do not match
         the network rebuilt from its configuration.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import skmtl
+    >>> from skmtl import MultiTaskClassifier
+    >>> from skmtl.datasets import load_penguins
+    >>> X, Y = load_penguins(return_X_y=True)
+    >>> X = X.fillna(X.mean())
+    >>> clf = MultiTaskClassifier(max_epochs=2, random_state=0).fit(X, Y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "penguins.skmtl")
+    >>> skmtl.save(clf, path)
+    >>> same = skmtl.load(path, device="cpu")  # a saved parameter replaced
+    >>> same.device, same.tasks_
+    ('cpu', ['species', 'sex', 'island'])
+    >>> bool((same.predict(X) == clf.predict(X)).all().all())
+    True
+
+    Anything but a skmtl model file is refused:
+
+    >>> with open(path, "wb") as f:
+    ...     _ = f.write(b"not a model")
+    >>> skmtl.load(path)
+    Traceback (most recent call last):
+    ...
+    ValueError: '...penguins.skmtl' is not a skmtl model file (not a readable zip: ...).
     """
     trusted = list(trusted or [])
     trusted += [v for v in params.values() if isinstance(v, type) or inspect.isfunction(v)]
@@ -544,11 +571,7 @@ def load(path, *, trusted: Iterable[type | Callable] | None = None, **params):
     tensors = _tensors(files, "model.safetensors")
     _restore_fitted(net, config["fitted"], decode, tensors)
     net.initialize()
-    for prefix, module in (
-        ("module", net.module_),
-        ("criterion", net.criterion_),
-        ("weighting", net.weighting_),
-    ):
+    for prefix, module in _stateful(net):
         _load_state(module, tensors, prefix)
     if not torch.equal(getattr(net.module_, DIGEST).cpu(), fit_digest(net)):
         raise ValueError(

@@ -38,6 +38,33 @@ class MultiTaskValidSplit(ValidSplit):
         Seed of the split. ``None`` draws the seed from torch's random
         generator, so the estimator's ``random_state`` makes the split
         repeatable.
+
+    Examples
+    --------
+    It is the estimators' default ``train_split``; pass one to change the
+    fraction held out:
+
+    >>> import numpy as np
+    >>> from skmtl import MultiTaskClassifier, MultiTaskValidSplit
+    >>> X = np.random.default_rng(0).normal(size=(200, 4))
+    >>> Y = {"a": X[:, 0] > 0, "b": X[:, 1] > 0.5}
+    >>> clf = MultiTaskClassifier(
+    ...     train_split=MultiTaskValidSplit(0.25, random_state=0), max_epochs=2, random_state=0
+    ... ).fit(X, Y)
+    >>> "valid_acc" in clf.history[-1]
+    True
+
+    Called on a dataset and the class codes of its tasks (a missing label
+    is NaN), it returns the training and the validation subsets; here
+    stratified on both tasks at once:
+
+    >>> from skorch.dataset import Dataset
+    >>> codes = np.stack([Y["a"], Y["b"]], axis=1).astype(float)
+    >>> train, valid = MultiTaskValidSplit(0.25, random_state=0)(Dataset(X, codes), codes)
+    >>> len(train), len(valid)
+    (150, 50)
+    >>> codes.mean(axis=0).round(2).tolist(), codes[valid.indices].mean(axis=0).round(2).tolist()
+    ([0.46, 0.32], [0.46, 0.3])
     """
 
     def __init__(self, cv: float | int = 0.2, stratified: bool = True, random_state=None):

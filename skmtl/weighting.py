@@ -60,6 +60,32 @@ class TaskWeighting(nn.Module):
     combination and keep its state for it unchanged.
 
     Subclasses record the weights they apply with :meth:`_log`.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        None of its own: the signature is :class:`torch.nn.Module`'s. A
+        subclass takes its own options, e.g. ``DWA(temperature=2.0)``.
+
+    Examples
+    --------
+    A strategy of one backward that counts the first task twice:
+
+    >>> import numpy as np
+    >>> import torch
+    >>> from skmtl import MultiTaskClassifier, TaskWeighting
+    >>> class FirstTaskTwice(TaskWeighting):
+    ...     def combine(self, losses, present):
+    ...         weights = torch.ones_like(losses)
+    ...         weights[0] = 2.0
+    ...         self._log(weights * present)
+    ...         return (weights * losses).sum()  # an absent task's loss is 0
+    >>> X = np.random.default_rng(0).normal(size=(200, 3))
+    >>> Y = {"a": X[:, 0] > 0, "b": X[:, 1] > 0}
+    >>> clf = MultiTaskClassifier(task_weighting=FirstTaskTwice(), max_epochs=3, random_state=0)
+    >>> history = clf.fit(X, Y).history
+    >>> history[-1, "weight_a"], history[-1, "weight_b"]
+    (2.0, 1.0)
     """
 
     #: Whether the strategy needs each task's gradient on the shared representation.
@@ -68,7 +94,14 @@ class TaskWeighting(nn.Module):
     uses_presence: bool = True
 
     def setup(self, n_tasks: int) -> None:
-        """Create the strategy's state for ``n_tasks`` tasks."""
+        """Create the strategy's state for ``n_tasks`` tasks.
+
+        Parameters
+        ----------
+        n_tasks : int
+            The number of tasks; called once, when the estimator builds the
+            network.
+        """
         self.n_tasks = n_tasks
         self.register_buffer("_weight_sum", torch.zeros(n_tasks), persistent=False)
         self.register_buffer("_steps", torch.zeros(()), persistent=False)
@@ -78,7 +111,22 @@ class TaskWeighting(nn.Module):
         self._steps += 1
 
     def combine(self, losses: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
-        """The scalar to back-propagate, from the ``(n_tasks,)`` task losses."""
+        """The scalar to back-propagate, from the ``(n_tasks,)`` task losses.
+
+        Parameters
+        ----------
+        losses : torch.Tensor of shape (n_tasks,)
+            Each task's mean loss over its labelled rows of the batch (0 for
+            a task without any).
+        present : torch.Tensor of bool, shape (n_tasks,), or None
+            Whether each task has a label in the batch; ``None`` where the
+            class sets ``uses_presence = False``.
+
+        Returns
+        -------
+        torch.Tensor
+            A scalar.
+        """
         raise NotImplementedError(f"{type(self).__name__} combines gradients, not losses.")
 
     def combine_gradients(
@@ -92,6 +140,8 @@ class TaskWeighting(nn.Module):
         grads : torch.Tensor of shape (n_tasks, n)
             Each task's loss gradient with respect to the flattened shared
             representation.
+        present : torch.Tensor of bool, shape (n_tasks,)
+            Whether each task has a label in the batch.
 
         Returns
         -------
@@ -102,7 +152,15 @@ class TaskWeighting(nn.Module):
         raise NotImplementedError(f"{type(self).__name__} combines losses, not gradients.")
 
     def end_epoch(self, train_losses: torch.Tensor, present: torch.Tensor) -> None:
-        """Called after each training epoch with each task's mean loss."""
+        """Called after each training epoch with each task's mean loss.
+
+        Parameters
+        ----------
+        train_losses : torch.Tensor of shape (n_tasks,)
+            Each task's mean training loss over the epoch.
+        present : torch.Tensor of bool, shape (n_tasks,)
+            Whether each task had a label in the epoch.
+        """
 
     def epoch_weights(self) -> torch.Tensor:
         """Mean weight of each task over the epoch's steps; restarts the mean."""

@@ -57,9 +57,9 @@ def load_diamonds(*, return_X_y: bool = False) -> Bunch | tuple[pd.DataFrame, pd
     Examples
     --------
     >>> from skmtl.datasets import load_diamonds
-    >>> X, Y = load_diamonds(return_X_y=True)  # doctest: +SKIP
-    >>> list(Y.columns)  # doctest: +SKIP
-    ['cut', 'color', 'clarity']
+    >>> X, Y = load_diamonds(return_X_y=True)
+    >>> X.shape, list(Y.columns)
+    ((53940, 7), ['cut', 'color', 'clarity'])
     """
     frame = _rdataset("ggplot2", "diamonds")
     features = ["carat", "depth", "table", "price", "x", "y", "z"]
@@ -84,6 +84,15 @@ def load_movies(*, return_X_y: bool = False) -> Bunch | tuple[pd.DataFrame, pd.D
     Returns
     -------
     Bunch or tuple of DataFrame
+
+    Examples
+    --------
+    >>> from skmtl.datasets import load_movies
+    >>> X, Y = load_movies(return_X_y=True)
+    >>> X.shape, Y.shape
+    ((58788, 14), (58788, 8))
+    >>> round(float(Y["mpaa"].isna().mean()), 2), sorted(Y["mpaa"].dropna().unique())
+    (0.92, ['NC-17', 'PG', 'PG-13', 'R'])
     """
     frame = _rdataset("ggplot2movies", "movies")
     frame["mpaa"] = frame["mpaa"].replace("", np.nan)
@@ -112,6 +121,15 @@ def load_gss_abortion(*, return_X_y: bool = False) -> Bunch | tuple[pd.DataFrame
     Returns
     -------
     Bunch or tuple of DataFrame
+
+    Examples
+    --------
+    >>> from skmtl.datasets import load_gss_abortion
+    >>> X, Y = load_gss_abortion(return_X_y=True)
+    >>> list(X.columns), Y.shape
+    (['year', 'age', 'educ', 'race', 'sex', 'partyid'], (45599, 7))
+    >>> sorted(Y["abany"].dropna().unique())
+    ['no', 'yes']
     """
     frame = _rdataset("stevedata", "gss_abortion")
     tasks = ["abany", "abdefect", "abnomore", "abhlth", "abpoor", "abrape", "absingle"]
@@ -145,6 +163,15 @@ def load_flights(
     Returns
     -------
     Bunch or tuple of DataFrame
+
+    Examples
+    --------
+    >>> from skmtl.datasets import load_flights
+    >>> X, Y = load_flights(n_rows=1000, return_X_y=True)
+    >>> X.shape, list(Y.columns)
+    ((1000, 6), ['carrier', 'origin', 'delayed'])
+    >>> sorted(Y["origin"].unique())
+    ['EWR', 'JFK', 'LGA']
     """
     frame = _rdataset("nycflights13", "flights")
     if n_rows is not None and n_rows < len(frame):
@@ -172,6 +199,15 @@ def load_cps1988(*, return_X_y: bool = False) -> Bunch | tuple[pd.DataFrame, pd.
     Returns
     -------
     Bunch or tuple of DataFrame
+
+    Examples
+    --------
+    >>> from skmtl.datasets import load_cps1988
+    >>> data = load_cps1988()
+    >>> data.feature_names, data.target_names
+    (['wage', 'education', 'experience'], ['ethnicity', 'smsa', 'region', 'parttime'])
+    >>> data.frame.shape
+    (28155, 7)
     """
     frame = _rdataset("AER", "CPS1988")
     tasks = ["ethnicity", "smsa", "region", "parttime"]
