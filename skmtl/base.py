@@ -207,12 +207,8 @@ class BaseMultiTaskNet(NeuralNet):
         return self
 
     def initialize_criterion(self):
-        """skorch hook: the masked per-task loss ``criterion_`` and the ``weighting_``.
-
-        The ``task_weighting`` strategy is a second criterion: skorch moves it
-        to the device, gives its parameters to the optimizer and saves it with
-        the net (see :func:`skmtl.network.build_criterion`).
-        """
+        """skorch hook: the masked per-task loss ``criterion_`` and the
+        ``weighting_``, a second criterion that skorch moves, trains and saves."""
         self.criterion_ = build_criterion(self)
         self.weighting_ = make_weighting(self.task_weighting, len(self.tasks_))
         return self
@@ -225,11 +221,9 @@ class BaseMultiTaskNet(NeuralNet):
         return self
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        """skorch hook: seed the epoch from ``random_state`` and the epoch's
-        number, so a resumed run repeats the uninterrupted one; while training,
-        ``batch_size="auto"`` also reads as the sizes in use, as
-        ``iterator_*__batch_size``, for callbacks that count batches from the
-        parameters (skorch's ``ProgressBar``); fit removes them."""
+        """skorch hook: seed the epoch from ``(random_state, epoch)``, so a resumed
+        run repeats the uninterrupted one; show the batch sizes ``"auto"`` chose
+        as ``iterator_*__batch_size`` for skorch's ``ProgressBar`` (fit removes them)."""
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         recipe.show_batch_sizes(self, dataset_train, dataset_valid)
         reseed(self.random_state, len(self.history))
@@ -373,10 +367,12 @@ class BaseMultiTaskNet(NeuralNet):
         return self._train(super().partial_fit, X, y, reset=reset, classes=classes, **fit_params)
 
     def load_params(self, f_params=None, **kwargs) -> None:
-        """skorch's ``load_params``; a file that is unreadable, or saved from a
-        fit with another feature scaling, embedded columns, tasks or classes
-        (which ``predict`` depends on besides the weights), raises ``ValueError``
-        and leaves the estimator unchanged (see :mod:`skmtl.persistence`)."""
+        """Load skorch's params files, refusing those from a fit on other data.
+
+        The arguments are skorch's. A file that is unreadable, or saved from a
+        fit with another scaling, embedded columns, tasks or classes, raises
+        ``ValueError`` and leaves the estimator as it was.
+        """
         persistence.load_params(self, super().load_params, f_params=f_params, **kwargs)
 
     # --------------------------------------------------------------- predict
@@ -406,8 +402,9 @@ class BaseMultiTaskNet(NeuralNet):
         return self.target_encoder_.decode(codes, index=index)
 
     def score_tasks(self, X, y, sample_weight=None) -> dict[Hashable, float]:
-        """Each task's score on the rows of ``Y`` labelled for it: accuracy for
-        a classification task, R^2 for a regression task.
+        """Each task's score on the rows of ``Y`` labelled for it.
+
+        Accuracy for a classification task, R^2 for a regression task.
 
         Parameters
         ----------

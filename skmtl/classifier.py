@@ -200,7 +200,7 @@ class MultiTaskClassifier(ClassifierMixin, TaskViews, BaseMultiTaskNet):
 
     See Also
     --------
-    sklearn.multioutput.MultiOutputClassifier : one independent model per task.
+    sklearn.multioutput.MultiOutputClassifier : One independent model per task.
 
     Notes
     -----
