@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 import re
 import sys
@@ -13,6 +12,7 @@ from skorch.callbacks import Callback, EarlyStopping, LRScheduler, PrintLog
 from tabulate import tabulate
 
 from .exceptions import DivergenceWarning
+from .persistence import copy_states, load_states
 
 
 class CpuPickled:
@@ -134,7 +134,7 @@ class BestEpochEarlyStopping(CpuPickled, EarlyStopping):
             super().on_epoch_end(net, dataset_valid=dataset_valid, **kwargs)
 
     def on_train_end(self, net, **kwargs):
-        if len(net.history) and self.best_model_weights_ is not None:
+        if len(net.history):
             super().on_train_end(net, **kwargs)
 
 
@@ -163,18 +163,15 @@ class DivergenceGuard(CpuPickled, Callback):
 
     def _keep(self, net) -> None:
         self.epoch_ = len(net.history)
-        self.weights_ = {
-            name: copy.deepcopy(getattr(net, name + "_").state_dict())
-            for name in (*net._modules, *net._criteria)
-        }
+        self.weights_ = copy_states(net, optimizers=False)
 
     def on_batch_end(self, net, batch=None, training=False, **step):
         loss = step.get("loss")
         if loss is None or math.isfinite(float(loss)):
             return
-        sums = step.get("task_sums")
-        bad = [] if sums is None else (~torch.isfinite(sums)).cpu().tolist()
-        tasks = [task for task, b in zip(net.tasks_, bad, strict=bool(bad)) if b]
+        sums = step.get("task_sums")  # None from a subclass's own step
+        finite = [True] * len(net.tasks_) if sums is None else torch.isfinite(sums).tolist()
+        tasks = [task for task, ok in zip(net.tasks_, finite, strict=True) if not ok]
         phase = "train" if training else "valid"
         done = sum(f"{phase}_loss" in b for b in net.history[-1]["batches"])
         what = f"the loss of task(s) {tasks}" if tasks else "the training objective"
@@ -190,8 +187,7 @@ class DivergenceGuard(CpuPickled, Callback):
             self._stop(net, "the weights are no longer finite", interrupt=False)
 
     def _stop(self, net, what: str, interrupt: bool = True) -> None:
-        for name, state in self.weights_.items():
-            getattr(net, name + "_").load_state_dict(state)
+        load_states(net, self.weights_)
         net.initialize_optimizer()
         kept = f"the end of epoch {self.epoch_}" if self.epoch_ else "where training started"
         net.stopped_reason_ = (

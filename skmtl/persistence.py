@@ -42,7 +42,11 @@ def stamp_version(state: dict) -> dict:
 
 def check_version(state: dict, name: str) -> None:
     """Pop the version from an unpickled ``state``; warn if it is not this one."""
-    saved = state.pop(_VERSION_KEY, "unknown (before 0.1.0)")
+    warn_other_version(state.pop(_VERSION_KEY, "unknown (before 0.1.0)"), name, stacklevel=4)
+
+
+def warn_other_version(saved: str, name: str, stacklevel: int = 3) -> None:
+    """Warn with both versions when ``saved`` is not the running skmtl's."""
     if saved != _version():
         warnings.warn(
             InconsistentVersionWarning(
@@ -50,7 +54,7 @@ def check_version(state: dict, name: str) -> None:
                 current_sklearn_version=_version(),
                 original_sklearn_version=saved,
             ),
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
 
 
@@ -75,11 +79,12 @@ def fit_digest(net) -> torch.Tensor:
     """SHA-256 of what ``predict`` takes from ``fit`` besides the weights."""
     digest = hashlib.sha256()
     encoder = net.target_encoder_
-    for value in (encoder.tasks_, encoder.types_, encoder.classes_, encoder.center_):
+    shape = getattr(net, "input_shape_", net.n_features_in_)
+    for value in (
+        *(encoder.tasks_, encoder.types_, encoder.classes_, encoder.center_),
+        *(encoder.scale_, net.embedded_columns_, shape),
+    ):
         _feed(digest, value)
-    _feed(digest, encoder.scale_)
-    _feed(digest, net.embedded_columns_)
-    _feed(digest, getattr(net, "input_shape_", net.n_features_in_))
     scaler = net.feature_scaler_
     if scaler is not None:
         _feed(digest, type(scaler).__name__)
@@ -93,16 +98,22 @@ def add_fit_digest(net, module: torch.nn.Module) -> torch.nn.Module:
     return module
 
 
-def _states(net) -> dict:
-    names = [*net._modules, *net._criteria, *net._optimizers]
-    states = {name: copy.deepcopy(getattr(net, name + "_").state_dict()) for name in names}
-    return {"history": net.history, **states}
+def copy_states(net, *, optimizers: bool = True) -> dict[str, dict]:
+    """Copies of the ``state_dict`` of the net's modules and criteria (and
+    optimizers), by attribute name, for :func:`load_states` to put back."""
+    names = [*net._modules, *net._criteria, *(net._optimizers if optimizers else ())]
+    return {name: copy.deepcopy(getattr(net, name + "_").state_dict()) for name in names}
 
 
-def _restore(net, states: dict) -> None:
-    net.history_ = states.pop("history")
+def load_states(net, states: dict[str, dict]) -> None:
+    """Put back what :func:`copy_states` copied."""
     for name, state in states.items():
         getattr(net, name + "_").load_state_dict(state)
+
+
+def _restore(net, states: dict, history) -> None:
+    load_states(net, states)
+    net.history_ = history
 
 
 def load_params(net, load, **kwargs) -> None:
@@ -111,14 +122,14 @@ def load_params(net, load, **kwargs) -> None:
     if not net.initialized_ or not hasattr(net, "target_encoder_"):
         load(**kwargs)  # skorch's own error for an uninitialized net
         return
-    before = _states(net)
+    before, history = copy_states(net), net.history
     expected = getattr(net.module_, DIGEST).clone()
     try:
         load(**kwargs)
     except FileNotFoundError:
         raise
     except (EOFError, OSError, RuntimeError, pickle.UnpicklingError, ValueError) as exc:
-        _restore(net, before)
+        _restore(net, before, history)
         if DIGEST in str(exc) and "Missing key" in str(exc):
             raise ValueError(
                 "The params file holds no fit digest: it was saved by another "
@@ -131,7 +142,7 @@ def load_params(net, load, **kwargs) -> None:
             f"{exc or 'the file is empty or truncated'}. Save them again with save_params."
         ) from exc
     if not torch.equal(getattr(net.module_, DIGEST).cpu(), expected.cpu()):
-        _restore(net, before)
+        _restore(net, before, history)
         raise ValueError(
             "The params file was saved from a model fitted on other data: its feature "
             "scaling, embedded columns, tasks or classes differ from this estimator's, "

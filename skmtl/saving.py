@@ -39,8 +39,7 @@ from sklearn.preprocessing import MaxAbsScaler, QuantileTransformer, RobustScale
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
-from .exceptions import InconsistentVersionWarning
-from .persistence import DIGEST, fit_digest
+from .persistence import DIGEST, fit_digest, warn_other_version
 from .targets import TaskEncoder
 
 FORMAT = "skmtl-model"
@@ -395,21 +394,6 @@ def _tensors(files: dict, name: str) -> dict[str, torch.Tensor]:
         raise ValueError(f"The model file's {name} is missing or damaged: {exc}.") from exc
 
 
-def _check_versions(config: dict, name: str) -> None:
-    from . import __version__
-
-    saved = config.get("versions", {}).get("skmtl", "unknown")
-    if saved != __version__:
-        warnings.warn(
-            InconsistentVersionWarning(
-                estimator_name=name,
-                current_sklearn_version=__version__,
-                original_sklearn_version=saved,
-            ),
-            stacklevel=3,
-        )
-
-
 def _rebuild_scaler(state: dict | None, decode: _Decoder, tensors: dict):
     if state is None:
         return None
@@ -554,7 +538,7 @@ def load(path, *, trusted: Iterable[type | Callable] | None = None, **params):
 
     if not (isinstance(cls, type) and issubclass(cls, BaseMultiTaskNet)):
         raise ValueError(f"The model file's estimator {config['estimator']!r} is not skmtl's.")
-    _check_versions(config, cls.__name__)
+    warn_other_version(config.get("versions", {}).get("skmtl", "unknown"), cls.__name__)
     encoded = dict(config["params"]["__dict__"])
     # an overridden parameter is not decoded: the caller's value replaces it
     saved = {name: decode(value, name) for name, value in encoded.items() if name not in params}
