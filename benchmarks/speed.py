@@ -9,7 +9,12 @@ head per task), data, epochs and batch size are trained by:
   (d) mlp    scikit-learn's MLPClassifier, fitted once per task
 
 The table gives the median fit and predict seconds over ``--repeat`` interleaved
-runs (one for the slow MLPClassifier) and their ratio to (a). Peak memory of
+runs (one for the slow MLPClassifier). The ratios to (a) are paired: the
+median over repeats of each repeat's own ratio, the order of the contenders
+reversed every other repeat, so that a slow stretch of a shared machine
+falls on both sides of a ratio; the table also gives their range, and the
+same ratio of the fit's CPU seconds (``time.process_time``), which other
+processes on the machine disturb far less than wall time. Peak memory of
 each fit is measured in a fresh child process per contender (resident memory
 over a bare ``import skmtl``, and on CUDA the peak allocated GPU memory).
 
@@ -265,27 +270,33 @@ def time_all(X, labels, codes, cfg, contenders, repeat=3):
         PREDICT[name](model, X[small], warm)
     runs = {name: [] for name in contenders}
     for i in range(repeat):
-        for name in contenders:
+        for name in contenders if i % 2 == 0 else contenders[::-1]:
             if name == "mlp" and i > 0:
                 continue
             _sync(device)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             model = FIT[name](X, _targets(name, labels, codes), cfg)
             _sync(device)
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             probas = PREDICT[name](model, X, cfg)
             _sync(device)
             t2 = time.perf_counter()
-            runs[name].append((t1 - t0, t2 - t1, accuracy(probas, codes)))
-    return {
-        name: {
+            runs[name].append((t1 - t0, t2 - t1, accuracy(probas, codes), c1 - c0))
+    ref = runs.get("hand")
+    results = {}
+    for name, rs in runs.items():
+        results[name] = {
             "fit_s": float(np.median([r[0] for r in rs])),
             "predict_s": float(np.median([r[1] for r in rs])),
             "accuracy": rs[0][2],
             "runs": len(rs),
         }
-        for name, rs in runs.items()
-    }
+        if ref:
+            for k, key in ((0, "fit"), (1, "predict"), (3, "fit_cpu")):
+                ratios = [r[k] / h[k] for r, h in zip(rs, ref, strict=True)]
+                results[name][f"{key}_ratios"] = ratios
+                results[name][f"{key}_ratio"] = float(np.median(ratios))
+    return results
 
 
 # -------------------------------------------------------------- memory
@@ -330,15 +341,23 @@ def table(title, results, memory=None) -> str:
     lines = [
         f"### {title}",
         "",
-        "| contender | fit s | fit / hand | predict s | predict / hand | mean acc |"
-        + (" peak RSS over import MB |" if memory else ""),
-        "|---|---|---|---|---|---|" + ("---|" if memory else ""),
+        "| contender | fit s | fit / hand (range) | fit CPU / hand (range) | predict s "
+        "| predict / hand | mean acc |" + (" peak RSS over import MB |" if memory else ""),
+        "|---|---|---|---|---|---|---|" + ("---|" if memory else ""),
     ]
+
+    def ratio(r, key):
+        if f"{key}_ratio" not in r:
+            return f"{r[key + '_s'] / ref[key + '_s']:.2f}x"
+        low, high = min(r[f"{key}_ratios"]), max(r[f"{key}_ratios"])
+        many = key.startswith("fit") and len(r[f"{key}_ratios"]) > 1
+        spread = f" ({low:.2f}-{high:.2f})" if many else ""
+        return f"{r[key + '_ratio']:.2f}x{spread}"
+
     for name, r in results.items():
         row = (
-            f"| {name} | {r['fit_s']:.2f} | {r['fit_s'] / ref['fit_s']:.2f}x | "
-            f"{r['predict_s']:.3f} | {r['predict_s'] / ref['predict_s']:.2f}x | "
-            f"{r['accuracy']:.3f} |"
+            f"| {name} | {r['fit_s']:.2f} | {ratio(r, 'fit')} | {ratio(r, 'fit_cpu')} | "
+            f"{r['predict_s']:.3f} | {ratio(r, 'predict')} | {r['accuracy']:.3f} |"
         )
         if memory:
             m = memory.get(name)

@@ -14,13 +14,14 @@ Axes it drew on. ``pip install skmtl[plot]`` installs matplotlib.
 # A fit with Dynamic Weight Average
 # ---------------------------------
 # ``task_weighting="dwa"`` reweights the tasks every epoch from how fast each
-# task's loss falls, so the weights have something to show.
+# task's loss falls, so the weights have something to show. A validation
+# split (the default trains on every row) gives the validation curves.
 import matplotlib.pyplot as plt
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skmtl import MultiTaskClassifier
+from skmtl import MultiTaskClassifier, MultiTaskValidSplit
 from skmtl.datasets import load_penguins
 from skmtl.plotting import plot_learning_curves, plot_task_affinity, plot_task_weights
 
@@ -34,6 +35,7 @@ model = make_pipeline(
         lr=1e-3,
         task_weighting="dwa",
         affinity_every=4,
+        train_split=MultiTaskValidSplit(0.2),
         random_state=0,
     ),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -59,3 +60,49 @@ def seeded_torch(random_state) -> Iterator[None]:
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
+
+
+def cpu_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def fit_threads(n_threads, device) -> int | None:
+    """Torch's intra-op threads for a fit: ``n_threads`` if an int; ``None``
+    (leave them as they are) for ``None`` or off the CPU; for ``"auto"`` on
+    the CPU, torch's own count (``OMP_NUM_THREADS`` or the physical cores)
+    but no more than the cores this process may run on.
+
+    The count never depends on the machine's load: a different count sums
+    in another order, and a fit with ``random_state`` must repeat bit for
+    bit. On a 2-core machine that another process keeps busy, pass
+    ``n_threads=1``: two threads then wait for each other at every step
+    (docs/performance.md).
+    """
+    try:
+        on_cpu = torch.device(device).type == "cpu"
+    except (RuntimeError, TypeError, ValueError):  # refused by the parameter check
+        return None
+    if n_threads is None or not on_cpu:
+        return None
+    if n_threads != "auto":
+        return int(n_threads)
+    return max(1, min(torch.get_num_threads(), cpu_cores()))
+
+
+@contextmanager
+def torch_threads(count: int | None) -> Iterator[None]:
+    """Run the block with ``count`` torch threads (``None``: as they are),
+    then restore the caller's setting."""
+    before = torch.get_num_threads()
+    if count is None or count == before:
+        yield
+        return
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

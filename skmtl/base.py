@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable
 from typing import Any
 
@@ -14,7 +15,7 @@ from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring
 from skorch.dataset import Dataset
 from skorch.utils import to_tensor
 
-from . import persistence, recipe
+from . import epochs, persistence, recipe
 from ._runtime import reseed, resolve_device
 from .callbacks import DivergenceGuard, TaskPrintLog
 from .fit_data import fitting, prepare_fit, validation_data
@@ -23,7 +24,6 @@ from .metrics import mean_valid_accuracy, score_codes
 from .network import build_criterion, build_module, optimizer_kwargs
 from .parameters import check_callbacks, check_parameters, estimator_repr
 from .prediction import forward_logits, predicted_codes
-from .split import MultiTaskValidSplit
 from .targets import EncodedTargets
 from .tensor_data import (
     loader,
@@ -53,15 +53,16 @@ class BaseMultiTaskNet(NeuralNet):
         self,
         module=None,
         *,
-        hidden_units=(256, 256),
-        dropout=0.0,
+        hidden_units="auto",
+        dropout=0.15,
         activation="relu",
         norm=None,
         numeric_embedding="auto",
+        n_bins=48,
         feature_scaling="auto",
-        early_stopping=True,
-        patience=20,
-        lr_schedule="plateau",
+        early_stopping=False,
+        patience=10,
+        lr_schedule="linear",
         weight_decay=1e-4,
         task_weights=None,
         task_weighting="equal",
@@ -76,12 +77,13 @@ class BaseMultiTaskNet(NeuralNet):
         mixed_precision="auto",
         fused_optimizer="auto",
         predict_batch_size=8192,
+        n_threads="auto",
         criterion=torch.nn.CrossEntropyLoss,
         optimizer=torch.optim.AdamW,
-        lr=3e-3,
-        max_epochs=100,
+        lr=2e-3,
+        max_epochs="auto",
         batch_size="auto",
-        train_split=MultiTaskValidSplit(0.2),  # noqa: B008 (stateless, as skorch's default)
+        train_split="auto",
         device="auto",
         verbose=0,
         **kwargs,
@@ -93,6 +95,7 @@ class BaseMultiTaskNet(NeuralNet):
         self.activation = activation
         self.norm = norm
         self.numeric_embedding = numeric_embedding
+        self.n_bins = n_bins
         self.feature_scaling = feature_scaling
         self.early_stopping = early_stopping
         self.patience = patience
@@ -111,6 +114,7 @@ class BaseMultiTaskNet(NeuralNet):
         self.mixed_precision = mixed_precision
         self.fused_optimizer = fused_optimizer
         self.predict_batch_size = predict_batch_size
+        self.n_threads = n_threads
         # skorch leaves training batches unshuffled unless asked; a
         # scikit-learn user expects shuffling, as MLPClassifier does.
         kwargs.setdefault("iterator_train__shuffle", True)
@@ -300,19 +304,30 @@ class BaseMultiTaskNet(NeuralNet):
         return loader(self, dataset, kwargs, batch_size, training=training)
 
     def get_split_datasets(self, X, y=None, **fit_params):
-        """skorch hook: also encode a validation set given with its own labels.
+        """skorch hook: the ``train_split`` in use (``"auto"``: a split only for
+        early stopping); also encode a validation set given with its own labels.
 
         With ``train_split=skorch.helper.predefined_split(Dataset(X_valid,
         Y_valid))``, ``X_valid`` is checked and ``Y_valid`` (any kind ``fit``
         takes) is encoded like the training data.
         """
         reseed(self.random_state, 0)
-        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        # skorch's own hook calls self.train_split, which may be "auto" here
+        dataset_train, dataset_valid = self.get_dataset(X, y), None
+        split = recipe.validation_split(self)
+        if split is not None:
+            dataset_train, dataset_valid = split(dataset_train, y, **fit_params)
         if type(dataset_valid) is Dataset and dataset_valid.y is not None:
             dataset_valid = self.get_dataset(*validation_data(self, dataset_valid))
         return dataset_train, dataset_valid
 
     # ------------------------------------------------------------------- fit
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch hook: ``max_epochs_`` epochs unless ``epochs`` says otherwise
+        (``max_epochs="auto"`` is resolved from the data in fit)."""
+        epochs = getattr(self, "max_epochs_", self.max_epochs) if epochs is None else epochs
+        return super().fit_loop(X, y, epochs=epochs, **fit_params)
 
     def _train(self, entry, X, y, *, reset: bool, classes=None, **fit_params):
         with fitting(self, reset=reset):
@@ -342,7 +357,11 @@ class BaseMultiTaskNet(NeuralNet):
         """
         reset = not (self.warm_start and self.initialized_)
         # skorch's fit: initialize (unless warm), then partial_fit with the codes
-        return self._train(super().fit, X, y, reset=reset, **fit_params)
+        entry = super().fit
+        if reset and epochs.selects(self):  # max_epochs="auto": choose, then refit
+            train = functools.partial(self._train, entry, X, y, reset=True, **fit_params)
+            return epochs.select_then_refit(self, train, recipe.monitor)
+        return self._train(entry, X, y, reset=reset, **fit_params)
 
     def partial_fit(self, X, y, classes=None, **fit_params):
         """Train for ``max_epochs`` more epochs, building the network on the first call.

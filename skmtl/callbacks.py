@@ -51,6 +51,42 @@ class RecipeLRScheduler(LRScheduler):
             super().on_epoch_end(net, dataset_valid=dataset_valid, **kwargs)
 
 
+class EpochDecay(Callback):
+    """Decay the learning rate over the epochs of a fit, to zero at its end.
+
+    A fit of ``E`` epochs (``net.max_epochs_``) plans its decay over history
+    epochs ``[start, start + E)``; epoch ``start + k`` trains at each
+    parameter group's initial rate times ``1 - k / E`` (``shape="linear"``)
+    or ``(1 + cos(pi k / E)) / 2`` (``shape="cosine"``). The plan is kept in
+    the history (``lr_plan``, with the rate as ``event_lr``), so a fit
+    resumed from a checkpoint or a warm start before the plan's end takes it
+    up where it stopped; a fit after a finished plan plans anew.
+
+    Parameters
+    ----------
+    shape : {"linear", "cosine"}, default="linear"
+    """
+
+    def __init__(self, shape: str = "linear"):
+        self.shape = shape
+
+    def on_train_begin(self, net, **kwargs):
+        done = len(net.history)
+        plan = net.history[-1].get("lr_plan") if done else None
+        if plan is None or plan[1] <= done:
+            plan = [done, done + max(1, net.max_epochs_)]
+        self.plan_ = list(plan)
+
+    def on_epoch_begin(self, net, **kwargs):
+        start, end = self.plan_
+        t = min(max(len(net.history) - 1 - start, 0) / (end - start), 1.0)
+        factor = 1.0 - t if self.shape == "linear" else 0.5 * (1.0 + math.cos(math.pi * t))
+        for group in net.optimizer_.param_groups:
+            group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
+        net.history.record("lr_plan", list(self.plan_))
+        net.history.record("event_lr", net.optimizer_.param_groups[0]["lr"])
+
+
 def _unwatchable(monitor, dataset_valid) -> bool:
     """A validation score to watch in a fit whose split left no validation rows
     (a tiny training set): the recipe's callbacks then stand still."""

@@ -34,50 +34,67 @@ class MultiTaskClassifier(ClassifierMixin, TaskViews, BaseMultiTaskNet):
         takes ``in_features`` receives ``n_features_in_`` unless given. A
         module instance is copied at each fit, so your object is never
         trained in place and every fit starts from its weights.
-    hidden_units : tuple of int, default=(256, 256)
-        Hidden layer widths of the default trunk.
-    dropout : float, default=0.0
+    hidden_units : tuple of int or "auto", default="auto"
+        Hidden layer widths of the default trunk. ``"auto"``: three layers
+        of 256, or of 512 beyond 50,000 training rows
+        (:func:`~skmtl.recipe.auto_hidden_units`); ``hidden_units_`` holds
+        the widths used.
+    dropout : float, default=0.15
         Dropout after each hidden layer of the default trunk.
     activation : str or torch.nn.Module class, default="relu"
         Activation of the default trunk (``"relu"``, ``"gelu"``, ``"silu"``, ...).
     norm : {None, "batch", "layer"}, default=None
         Normalisation after each hidden layer of the default trunk and experts.
-    numeric_embedding : {"auto", "periodic", None}, default="auto"
-        ``"periodic"``: the default trunk (and each expert) starts with a
-        learned periodic embedding of every column with more than two
-        values (:class:`~skmtl.modules.PeriodicEmbedding`); 0/1 columns pass
-        through. It lets the MLP fit sharp functions of single features, as
-        trees do. ``None``: the features feed the first layer directly.
-        ``"auto"``: ``"periodic"`` for a dense 2-D ``X`` with at most
+    numeric_embedding : {"auto", "piecewise_linear", "periodic", None}, default="auto"
+        How the default trunk (and each expert) takes each column with more
+        than two values; 0/1 columns pass through. ``"piecewise_linear"``:
+        the column's position among ``n_bins`` quantile bins of the training
+        data, mapped to 16 numbers by a learned per-column map
+        (:class:`~skmtl.modules.PiecewiseLinearEmbedding`, on
+        ``rtdl_num_embeddings``); it lets the MLP fit the sharp functions of
+        single features that trees find easily. ``"periodic"``: learned
+        periodic features (:class:`~skmtl.modules.PeriodicEmbedding`).
+        ``None``: the features feed the first layer directly. ``"auto"``:
+        ``"piecewise_linear"`` for a dense 2-D ``X`` with at most
         :data:`~skmtl.recipe.MAX_EMBEDDED_COLUMNS` (256) such columns and
         skmtl's own MLP, else ``None`` (sparse or N-D ``X``, a custom
-        ``module``, wider tables). An explicit ``"periodic"`` where it cannot
-        apply is an error.
+        ``module``, wider tables). An explicit embedding where it cannot
+        apply is an error. ``module__embedding_dim`` sets the 16.
+    n_bins : int, default=48
+        Quantile bins per column of the piecewise-linear embedding (at most
+        one per two training rows).
     feature_scaling : {"auto", "quantile", "standard", "robust", "maxabs", None}, default="auto"
         Scaling of the features, fitted on the training data in ``fit`` and
         applied to every input after it: ``"quantile"`` maps each column
-        through its empirical distribution to a standard normal
-        (``QuantileTransformer``), robust to skew, outliers and units;
+        with more than two values through its empirical distribution to a
+        standard normal, robust to skew, outliers and units, and leaves 0/1
+        columns as they are
+        (:class:`~skmtl.scaling.TabularQuantileTransformer`);
         ``"standard"``, ``"robust"`` and ``"maxabs"`` are scikit-learn's
         scalers (``"maxabs"`` keeps sparse ``X`` sparse). ``"auto"``:
         ``"quantile"`` for a dense 2-D ``X``; no scaling for sparse ``X``
         (TF-IDF and counts are on a common scale already) or N-D ``X``
         (normalise images or sequences in the trunk). Scaling N-D ``X``, or
         a scaler that would densify sparse ``X``, is an error.
-    early_stopping : bool or str, default=True
-        Stop once the validation score has not improved for ``patience``
-        epochs, and restore the weights of the best epoch (skorch's
-        ``EarlyStopping(load_best=True)``). ``True`` watches ``valid_acc``
-        (the mean per-task validation accuracy); a string names another
-        history key, e.g. ``"valid_loss"`` or ``"valid_acc_<task>"``. Needs
-        ``train_split``; with ``train_split=None`` all ``max_epochs`` run.
-    patience : int, default=20
-        Epochs without improvement before early stopping.
-    lr_schedule : {"plateau", "cosine", None}, default="plateau"
-        ``"plateau"``: divide the learning rate by 5 after ``patience // 3``
-        epochs without improvement of the watched score (the training loss
-        with ``train_split=None``). ``"cosine"``: cosine decay to 0 over
-        ``max_epochs``. ``None``: constant.
+    early_stopping : bool or str, default=False
+        ``True``: hold out a validation split, stop once its score has not
+        improved for ``patience`` epochs, and restore the weights of the
+        best epoch (skorch's ``EarlyStopping(load_best=True)``); ``True``
+        watches ``valid_acc`` (the mean per-task validation accuracy), a
+        string names another history key, e.g. ``"valid_loss"`` or
+        ``"valid_acc_<task>"``. ``False``: no early stopping; the default
+        ``max_epochs="auto"`` still chooses the epoch count on a split.
+    patience : int, default=10
+        Epochs without improvement before early stopping, and before the
+        epoch count's selection run of ``max_epochs="auto"`` ends.
+    lr_schedule : {"linear", "cosine", "plateau", None}, default="linear"
+        ``"linear"``: the learning rate decays linearly to zero over the
+        fit's epochs; ``"cosine"``: along a half cosine
+        (:class:`~skmtl.callbacks.EpochDecay`; a fit resumed before the end
+        takes the decay up where it stopped). ``"plateau"``: divide it by 5
+        after ``patience // 3`` epochs without improvement of the watched
+        score (the training loss without a validation split). ``None``:
+        constant. A skorch ``LRScheduler`` in ``callbacks`` replaces it.
     weight_decay : float, default=1e-4
         Decoupled weight decay of the default AdamW optimizer (passed as
         ``weight_decay`` to any optimizer; ``optimizer__weight_decay`` wins).
@@ -143,16 +160,30 @@ class MultiTaskClassifier(ClassifierMixin, TaskViews, BaseMultiTaskNet):
         Per-task loss, called with ``reduction="none"``; skmtl averages it over
         each task's labelled rows. ``criterion__label_smoothing=0.1`` etc. work.
     optimizer : torch optimizer class, default=torch.optim.AdamW
-    lr : float, default=3e-3
-    max_epochs : int, default=100
-        The most epochs; early stopping usually ends training sooner.
+    lr : float, default=2e-3
+    max_epochs : int or "auto", default="auto"
+        The epochs of a fit. ``"auto"`` chooses them (:mod:`skmtl.epochs`): a
+        selection run on 80% of the rows, at most 40 epochs (fewer beyond
+        30,000 rows, so that a fit visits about 1.2 million rows), stops
+        ``patience`` epochs after the best mean validation accuracy; then a
+        fresh network trains on every row for that best count. An int
+        trains that many epochs on every row (unless ``early_stopping``).
+        ``max_epochs_`` holds the count trained; ``selection_history_`` the
+        selection run's history.
     batch_size : int or "auto", default="auto"
-        Rows per training step. ``"auto"``: 256, or for small training sets
-        a power of two near a tenth of the rows (at least 16), so every
-        epoch has about ten steps or more.
-    train_split : callable or None, default=MultiTaskValidSplit(0.2)
-        The internal validation split behind ``valid_loss`` and ``valid_acc``;
-        ``None`` trains on all rows.
+        Rows per training step. ``"auto"``: the power of two nearest a tenth
+        of the training rows, between 16 and 256, so every epoch of a small
+        table has about ten steps.
+    train_split : "auto", callable or None, default="auto"
+        The internal validation split behind ``valid_loss`` and ``valid_acc``.
+        ``"auto"``: a stratified 20% (:class:`~skmtl.split.MultiTaskValidSplit`)
+        for early stopping and the epoch selection, none otherwise. ``None``
+        trains on all rows.
+    n_threads : int, "auto" or None, default="auto"
+        Torch's CPU threads during fit, restored afterwards. ``"auto"``:
+        torch's own count (``OMP_NUM_THREADS`` or the physical cores), at
+        most the cores the process may use; ``None``: as torch is set. On a
+        machine other work keeps busy, ``1`` is faster and steadier.
     device : str or torch.device, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU. Reading
         ``clf.device`` gives the device in use; ``get_params`` keeps ``"auto"``.
@@ -177,7 +208,17 @@ class MultiTaskClassifier(ClassifierMixin, TaskViews, BaseMultiTaskNet):
     feature_scaler_ : transformer or None
         The fitted ``feature_scaling``.
     embedded_columns_ : list of int or None
-        The columns of the periodic embedding, or None without one.
+        The columns of the numeric embedding, or None without one.
+    embedding_bins_ : list of list of float or None
+        The quantile bin edges of each embedded column
+        (``numeric_embedding="piecewise_linear"``).
+    hidden_units_ : tuple of int
+        The hidden widths of the default trunk (``hidden_units`` resolved).
+    max_epochs_ : int
+        The epochs the last fit trained (``max_epochs`` resolved).
+    selection_history_ : History
+        With ``max_epochs="auto"``: the history of the selection run that
+        chose ``max_epochs_``, with its validation scores.
     weighting_ : TaskWeighting
         The fitted ``task_weighting`` strategy, a criterion of the net (its
         parameters are trained by the optimizer).

@@ -40,8 +40,10 @@ class MMoE(nn.Module):
     in_features : int
     n_classes : sequence of int
         Number of classes of each task.
-    hidden_units, dropout, activation, norm, numeric_embedding, embedded_columns
+    hidden_units, dropout, activation, norm
         Of each expert, an :class:`~skmtl.modules.MLPTrunk`.
+    numeric_embedding, embedded_columns, embedding_bins, embedding_dim
+        Of each expert's embedding, as in :class:`~skmtl.modules.MLPTrunk`.
     n_experts : int, default=4
 
     Attributes
@@ -62,12 +64,19 @@ class MMoE(nn.Module):
         norm=None,
         numeric_embedding=None,
         embedded_columns=None,
+        embedding_bins=None,
+        embedding_dim=16,
     ):
         super().__init__()
         _check_counts(n_classes, n_experts=(n_experts, 1))
-        embedding = (numeric_embedding, embedded_columns)
+        embedding = {
+            "numeric_embedding": numeric_embedding,
+            "embedded_columns": embedded_columns,
+            "embedding_bins": embedding_bins,
+            "embedding_dim": embedding_dim,
+        }
         self.experts = nn.ModuleList(
-            MLPTrunk(in_features, hidden_units, dropout, activation, norm, *embedding)
+            MLPTrunk(in_features, hidden_units, dropout, activation, norm, **embedding)
             for _ in range(n_experts)
         )
         self.out_features = self.experts[0].out_features
@@ -106,8 +115,10 @@ class PLE(nn.Module):
     ----------
     in_features : int
     n_classes : sequence of int
-    hidden_units, dropout, activation, norm, numeric_embedding, embedded_columns
+    hidden_units, dropout, activation, norm
         Of each expert, an :class:`~skmtl.modules.MLPTrunk`.
+    numeric_embedding, embedded_columns, embedding_bins, embedding_dim
+        Of each expert's embedding, as in :class:`~skmtl.modules.MLPTrunk`.
     n_shared_experts : int, default=2
     n_task_experts : int, default=1
 
@@ -132,15 +143,22 @@ class PLE(nn.Module):
         norm=None,
         numeric_embedding=None,
         embedded_columns=None,
+        embedding_bins=None,
+        embedding_dim=16,
     ):
         super().__init__()
         _check_counts(
             n_classes, n_shared_experts=(n_shared_experts, 1), n_task_experts=(n_task_experts, 0)
         )
-        embedding = (numeric_embedding, embedded_columns)
+        embedding = {
+            "numeric_embedding": numeric_embedding,
+            "embedded_columns": embedded_columns,
+            "embedding_bins": embedding_bins,
+            "embedding_dim": embedding_dim,
+        }
 
         def expert():
-            return MLPTrunk(in_features, hidden_units, dropout, activation, norm, *embedding)
+            return MLPTrunk(in_features, hidden_units, dropout, activation, norm, **embedding)
 
         self.shared_experts = nn.ModuleList(expert() for _ in range(n_shared_experts))
         self.task_experts = nn.ModuleList(

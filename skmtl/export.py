@@ -227,6 +227,11 @@ class _QuantileMap(nn.Module):
         self.p_high = 1.0 - self.p_low
         low = normal_quantile(torch.tensor(self.p_low, dtype=torch.float64))
         self.z_low, self.z_high = float(low), -float(low)
+        passthrough = getattr(scaler, "passthrough_", None)  # TabularQuantileTransformer
+        self.register_buffer(
+            "passthrough",
+            None if passthrough is None or not passthrough.any() else torch.as_tensor(passthrough),
+        )
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         x = X.double()
@@ -238,10 +243,10 @@ class _QuantileMap(nn.Module):
             upper, lower = x == self.highest, x == self.lowest
         u = torch.where(upper, torch.ones_like(u), u)
         u = torch.where(lower, torch.zeros_like(u), u)
-        if not self.normal:
-            return u
-        p = torch.clamp(u.double(), self.p_low, self.p_high)
-        return torch.clamp(normal_quantile(p), self.z_low, self.z_high).float()
+        if self.normal:
+            p = torch.clamp(u.double(), self.p_low, self.p_high)
+            u = torch.clamp(normal_quantile(p), self.z_low, self.z_high).float()
+        return u if self.passthrough is None else torch.where(self.passthrough, X, u)
 
 
 def scaler_module(scaler) -> nn.Module | None:

@@ -3,7 +3,8 @@
 :func:`prepare_fit` turns the user's ``X`` and ``Y`` into the network's input
 and the ``(n, n_tasks)`` codes, and sets the fitted attributes that do not
 belong to skorch (``target_encoder_``, ``tasks_``, ``classes_``,
-``feature_scaler_``, ``embedded_columns_``, ``task_weights_``);
+``feature_scaler_``, ``embedded_columns_``, ``embedding_bins_``,
+``task_weights_``);
 :func:`forget_fit` removes them again when a fit fails.
 """
 
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 
 from . import recipe
-from ._runtime import seeded_torch
+from ._runtime import fit_threads, seeded_torch, torch_threads
 from .metrics import labelled
 from .network import EXPERTS
 from .parameters import check_parameters, check_task_weights
@@ -27,8 +28,9 @@ from .validation import check_features, check_n_rows, check_target_shape
 #: What a fit sets besides skorch's own attributes.
 FITTED = (
     *("module_", "criterion_", "weighting_", "optimizer_", "target_encoder_", "tasks_"),
-    *("classes_", "task_weights_", "feature_scaler_", "embedded_columns_"),
-    *("input_shape_", "n_features_in_", "feature_names_in_"),
+    *("classes_", "task_weights_", "feature_scaler_", "embedded_columns_", "embedding_bins_"),
+    *("input_shape_", "n_features_in_", "feature_names_in_", "hidden_units_", "max_epochs_"),
+    "selection_history_",
 )
 
 
@@ -44,7 +46,9 @@ def _fit_targets(net, X, Y, classes) -> np.ndarray:
     codes = encoder.fit_transform(Y)
     check_n_rows(X, codes)
     own_mlp = net.module is None or net.architecture in EXPERTS
-    net.feature_scaler_, net.embedded_columns_ = recipe.fit_recipe(net, X, own_mlp=own_mlp)
+    net.feature_scaler_, net.embedded_columns_, net.embedding_bins_ = recipe.fit_recipe(
+        net, X, own_mlp=own_mlp
+    )
     net.target_encoder_ = encoder
     net.tasks_ = list(encoder.tasks_)
     net.__dict__.pop("classes_", None)
@@ -74,6 +78,8 @@ def prepare_fit(net, X, Y, *, reset: bool, classes=None, **fit_params):
     check_parameters(net)
     X = check_features(net, X, reset=reset)
     if reset:
+        net.__dict__.pop("selection_history_", None)
+    if reset:
         codes = _fit_targets(net, X, Y, classes)
     else:
         codes = net.target_encoder_.transform(Y)
@@ -91,6 +97,7 @@ def prepare_fit(net, X, Y, *, reset: bool, classes=None, **fit_params):
             stacklevel=4,  # the caller of fit or partial_fit
         )
         X, codes = X[rows], codes[rows]
+    recipe.resolve_sizes(net, X.shape[0], reset=reset)
     return X, encoded(codes)
 
 
@@ -104,8 +111,10 @@ def forget_fit(net) -> None:
 @contextmanager
 def fitting(net, *, reset: bool) -> Iterator[None]:
     """The frame of a ``fit`` or ``partial_fit``: torch seeded from
-    ``random_state``; a first fit that fails is forgotten (:func:`forget_fit`)."""
-    with seeded_torch(net.random_state):
+    ``random_state`` and its threads as :func:`~skmtl._runtime.fit_threads`
+    chooses (both restored after); a first fit that fails is forgotten
+    (:func:`forget_fit`)."""
+    with seeded_torch(net.random_state), torch_threads(fit_threads(net.n_threads, net.device)):
         try:
             yield
         except BaseException:

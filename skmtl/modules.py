@@ -88,6 +88,63 @@ class PeriodicEmbedding(nn.Module):
         return torch.cat([features.flatten(1), X[:, self.passed]], dim=1)
 
 
+class PiecewiseLinearEmbedding(nn.Module):
+    """Numeric features through a piecewise-linear encoding and a learned map.
+
+    Each embedded column is encoded against its bin edges (its training
+    quantiles): 1 for every bin below the value, the fraction of its own bin,
+    0 above; a per-column linear map takes that code to ``dim`` numbers
+    (Gorishniy, Rubachev & Babenko, NeurIPS 2022, "On Embeddings for
+    Numerical Features in Tabular Deep Learning"). The layers are
+    ``rtdl_num_embeddings.PiecewiseLinearEmbeddings`` (version ``"B"``, no
+    activation: at initialisation it is a linear embedding, and the
+    piecewise part is learned). Columns outside ``columns`` pass through.
+
+    Parameters
+    ----------
+    in_features : int
+    bins : sequence of sequence of float
+        The sorted bin edges of each embedded column (at least two each).
+    columns : sequence of int, default=None
+        The columns to embed, one per entry of ``bins``; ``None`` embeds all.
+    dim : int, default=16
+        Width of each column's embedding.
+
+    Attributes
+    ----------
+    out_features : int
+        ``dim`` per embedded column plus one per passed-through column.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        bins: Sequence[Sequence[float]],
+        columns: Sequence[int] | None = None,
+        dim: int = 16,
+    ):
+        super().__init__()
+        from rtdl_num_embeddings import PiecewiseLinearEmbeddings
+
+        embedded = list(range(in_features)) if columns is None else [int(c) for c in columns]
+        if len(bins) != len(embedded):
+            raise ValueError(f"{len(bins)} lists of bin edges for {len(embedded)} columns.")
+        passed = sorted(set(range(in_features)) - set(embedded))
+        self.register_buffer("embedded", torch.tensor(embedded, dtype=torch.long))
+        self.register_buffer("passed", torch.tensor(passed, dtype=torch.long))
+        edges = [torch.as_tensor(b, dtype=torch.float32) for b in bins]
+        self.embedding = PiecewiseLinearEmbeddings(edges, dim, activation=False, version="B")
+        self.out_features = len(embedded) * dim + len(passed)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        features = self.embedding(X[:, self.embedded]).flatten(1)
+        return torch.cat([features, X[:, self.passed]], dim=1)
+
+
+#: ``numeric_embedding`` -> the module that embeds the columns.
+EMBEDDINGS = {"periodic": PeriodicEmbedding, "piecewise_linear": PiecewiseLinearEmbedding}
+
+
 class MLPTrunk(nn.Module):
     """Shared multi-layer perceptron: ``Linear -> [norm] -> activation -> [dropout]``.
 
@@ -106,11 +163,15 @@ class MLPTrunk(nn.Module):
         instance such as ``torch.nn.LeakyReLU(0.2)`` (copied per layer).
     norm : {None, "batch", "layer"}, default=None
         Normalisation layer after each linear layer.
-    numeric_embedding : {None, "periodic"}, default=None
-        ``"periodic"`` puts a :class:`PeriodicEmbedding` of the columns in
-        ``embedded_columns`` in front of the first layer.
+    numeric_embedding : {None, "piecewise_linear", "periodic"}, default=None
+        Puts a :class:`PiecewiseLinearEmbedding` or a :class:`PeriodicEmbedding`
+        of the columns in ``embedded_columns`` in front of the first layer.
     embedded_columns : sequence of int, default=None
         Columns the embedding embeds (``None``: all).
+    embedding_bins : sequence of sequence of float, default=None
+        The bin edges of each embedded column, for ``"piecewise_linear"``.
+    embedding_dim : int, default=16
+        Width of each embedded column.
 
     Attributes
     ----------
@@ -127,12 +188,17 @@ class MLPTrunk(nn.Module):
         norm: str | None = None,
         numeric_embedding: str | None = None,
         embedded_columns: Sequence[int] | None = None,
+        embedding_bins: Sequence[Sequence[float]] | None = None,
+        embedding_dim: int = 16,
     ):
         super().__init__()
-        if numeric_embedding not in (None, "periodic"):
+        if numeric_embedding is not None and numeric_embedding not in EMBEDDINGS:
             raise ValueError(
-                f"Unknown numeric_embedding {numeric_embedding!r}; use None or 'periodic'."
+                f"Unknown numeric_embedding {numeric_embedding!r}; use None, "
+                "'piecewise_linear' or 'periodic'."
             )
+        if numeric_embedding == "piecewise_linear" and embedding_bins is None:
+            raise ValueError("numeric_embedding='piecewise_linear' needs embedding_bins.")
         if norm is not None and norm not in _NORMS:
             raise ValueError(f"Unknown norm {norm!r}; use None, 'batch' or 'layer'.")
         if not 0.0 <= dropout < 1.0:
@@ -142,7 +208,14 @@ class MLPTrunk(nn.Module):
         layers: list[nn.Module] = []
         width = in_features
         if numeric_embedding == "periodic":
-            layers.append(PeriodicEmbedding(in_features, embedded_columns))
+            layers.append(PeriodicEmbedding(in_features, embedded_columns, dim=embedding_dim))
+        elif numeric_embedding == "piecewise_linear":
+            layers.append(
+                PiecewiseLinearEmbedding(
+                    in_features, embedding_bins, embedded_columns, dim=embedding_dim
+                )
+            )
+        if numeric_embedding is not None:
             width = layers[-1].out_features
         for units in hidden_units:
             layers.append(nn.Linear(width, int(units)))

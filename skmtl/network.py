@@ -13,6 +13,7 @@ import inspect
 import torch
 from skorch.exceptions import NotInitializedError
 
+from . import recipe
 from .experts import PLE, MMoE
 from .losses import MultiTaskLoss
 from .modules import MLPTrunk, MultiTaskModule, accepts_argument, trunk_output_width
@@ -25,14 +26,15 @@ EXPERTS = {"mmoe": MMoE, "ple": PLE}
 def mlp_kwargs(net) -> dict:
     """The estimator's parameters for skmtl's own MLPs: the default trunk and
     each expert (``module__*`` overrides them)."""
-    columns = net.embedded_columns_
+    kind = recipe.embedding_kind(net)
     return {
-        "hidden_units": net.hidden_units,
+        "hidden_units": recipe.hidden_units(net),
         "dropout": net.dropout,
         "activation": net.activation,
         "norm": net.norm,
-        "numeric_embedding": None if columns is None else "periodic",
-        "embedded_columns": columns,
+        "numeric_embedding": kind,
+        "embedded_columns": net.embedded_columns_,
+        "embedding_bins": getattr(net, "embedding_bins_", None) if kind else None,
     }
 
 

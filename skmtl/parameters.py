@@ -28,7 +28,7 @@ from .modules import ACTIVATIONS
 from .weighting import STRATEGIES, TaskWeighting
 
 FEATURE_SCALINGS = ("auto", "quantile", "standard", "robust", "maxabs")
-LR_SCHEDULES = ("plateau", "cosine")
+LR_SCHEDULES = ("linear", "cosine", "plateau")
 
 
 class _HiddenUnits(_Constraint):
@@ -94,11 +94,12 @@ _POSITIVE_OR_ALL = [Interval(Integral, 1, None, closed="left"), Options(Integral
 
 PARAMETER_CONSTRAINTS: dict[str, list] = {
     "module": [None, _ModuleClass(), callable],
-    "hidden_units": [_HiddenUnits()],
+    "hidden_units": [StrOptions({"auto"}), _HiddenUnits()],
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "activation": [StrOptions(set(ACTIVATIONS)), _ModuleClass(), callable],
     "norm": [StrOptions({"batch", "layer"}), None],
-    "numeric_embedding": [StrOptions({"auto", "periodic"}), None],
+    "numeric_embedding": [StrOptions({"auto", "piecewise_linear", "periodic"}), None],
+    "n_bins": [Interval(Integral, 2, None, closed="left")],
     "feature_scaling": [StrOptions(set(FEATURE_SCALINGS)), None],
     "early_stopping": ["boolean", str],
     "patience": [Interval(Integral, 1, None, closed="left")],
@@ -117,12 +118,13 @@ PARAMETER_CONSTRAINTS: dict[str, list] = {
     "mixed_precision": _BOOL_OR_AUTO,
     "fused_optimizer": _BOOL_OR_AUTO,
     "predict_batch_size": _POSITIVE_OR_ALL,
+    "n_threads": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
     "criterion": [_ModuleClass(), callable],
     "optimizer": [callable],
     "lr": [Interval(Real, 0, None, closed="neither")],
-    "max_epochs": [Interval(Integral, 0, None, closed="left")],
+    "max_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
     "batch_size": [*_POSITIVE_OR_ALL, StrOptions({"auto"})],
-    "train_split": [callable, None],
+    "train_split": [StrOptions({"auto"}), callable, None],
     "device": [_Device()],
     "verbose": ["verbose"],
     "warm_start": ["boolean"],

@@ -82,7 +82,7 @@ def fit_digest(net) -> torch.Tensor:
     shape = getattr(net, "input_shape_", net.n_features_in_)
     for value in (
         *(encoder.tasks_, encoder.types_, encoder.classes_, encoder.center_),
-        *(encoder.scale_, net.embedded_columns_, shape),
+        *(encoder.scale_, net.embedded_columns_, getattr(net, "embedding_bins_", None), shape),
     ):
         _feed(digest, value)
     scaler = net.feature_scaler_

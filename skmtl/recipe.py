@@ -27,15 +27,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import torch
 from sklearn.base import TransformerMixin
 from sklearn.preprocessing import (
     MaxAbsScaler,
-    QuantileTransformer,
     RobustScaler,
     StandardScaler,
 )
+from skorch.callbacks import LRScheduler
 
-from .callbacks import BestEpochEarlyStopping, RecipeLRScheduler
+from . import epochs
+from .callbacks import BestEpochEarlyStopping, EpochDecay, RecipeLRScheduler
+from .scaling import TabularQuantileTransformer
+from .split import MultiTaskValidSplit
 from .validation import check_features
 
 #: ``numeric_embedding="auto"`` embeds at most this many columns: beyond it
@@ -47,10 +51,40 @@ _SPARSE_SAFE = ("maxabs", None)
 
 
 def auto_batch_size(n_rows: int) -> int:
-    """``batch_size="auto"``: 256 rows, fewer for small data (a power of two near
-    ``n_rows / 10``, at least 16), so that a small table still gets ten or
-    more steps per epoch."""
-    return int(min(256, max(16, 2 ** int(np.log2(max(n_rows, 1) / 10)))))
+    """``batch_size="auto"``: the power of two nearest ``n_rows / 10``, clipped
+    to [16, 256], so that a small table still gets about ten steps per epoch.
+    A step on the CPU costs about the same per row from 256 rows up, so a
+    larger batch would only take steps away from a large table."""
+    return int(np.clip(2 ** round(np.log2(max(n_rows, 1) / 10)), 16, 256))
+
+
+def auto_hidden_units(n_rows: int) -> tuple[int, ...]:
+    """``hidden_units="auto"``: three layers, 256 wide up to 50,000 rows and
+    512 beyond: more data carries more structure to fit, and the wider
+    network roughly doubles the cost of a step."""
+    return (512,) * 3 if n_rows > WIDE_ROWS else (256,) * 3
+
+
+#: ``hidden_units="auto"`` widens the trunk beyond this many training rows.
+WIDE_ROWS = 50_000
+
+
+def hidden_units(net) -> Any:
+    """The resolved ``hidden_units``: :func:`auto_hidden_units` of the
+    training rows for ``"auto"`` (read in fit, as ``hidden_units_``)."""
+    if net.hidden_units == "auto":
+        return getattr(net, "hidden_units_", auto_hidden_units(0))
+    return net.hidden_units
+
+
+def resolve_sizes(net, n_rows: int, *, reset: bool) -> None:
+    """Set ``hidden_units_`` (on a new fit) and ``max_epochs_`` (each fit)
+    from the parameters and the ``n_rows`` of the training data."""
+    if reset:
+        net.hidden_units_ = (
+            auto_hidden_units(n_rows) if net.hidden_units == "auto" else net.hidden_units
+        )
+    net.max_epochs_ = epochs.max_epochs(net, n_rows)
 
 
 def batch_size(net, iterator_kwargs: dict, n_rows: int, training: bool) -> int:
@@ -113,15 +147,17 @@ def make_feature_scaler(kind: str | None, n_rows: int, random_state=None):
 
     ``"quantile"`` maps each feature through its empirical CDF to a standard
     normal, which makes heavy tails, skew and odd units harmless to an MLP
-    (the preprocessing of the TabM and RTDL papers); the number of quantiles
-    follows the data size so that small tables get a smooth map.
+    (the preprocessing of the TabM and RTDL papers), and leaves 0/1 columns
+    as they are (:class:`~skmtl.scaling.TabularQuantileTransformer`); the
+    number of quantiles follows the data size so that small tables get a
+    smooth map.
     ``"standard"``, ``"robust"`` and ``"maxabs"`` are scikit-learn's scalers;
     ``None`` leaves the features as given.
     """
     if kind is None:
         return None
     if kind == "quantile":
-        return QuantileTransformer(
+        return TabularQuantileTransformer(
             n_quantiles=int(min(n_rows, np.clip(n_rows // 30, 10, 1000))),
             output_distribution="normal",
             random_state=random_state,
@@ -155,8 +191,18 @@ def network_input(net, X):
     return X
 
 
+#: The explicit ``numeric_embedding`` settings.
+EMBEDDING_KINDS = ("piecewise_linear", "periodic")
+
+#: ``n_bins``: at most this many quantile bins per embedded column.
+DEFAULT_BINS = 48
+
+#: Bin edges are read off at most this many rows.
+_BIN_ROWS = 100_000
+
+
 def embedded_columns(kind, X, *, own_mlp: bool) -> list[int] | None:
-    """The columns the periodic embedding embeds, or ``None`` for no embedding.
+    """The columns the numeric embedding embeds, or ``None`` for no embedding.
 
     ``own_mlp``: whether the network is skmtl's own MLP or experts (a custom
     ``module`` gets ``X`` as it is). 0/1 columns (one-hot, flags) gain nothing
@@ -165,16 +211,16 @@ def embedded_columns(kind, X, *, own_mlp: bool) -> list[int] | None:
     if kind is None:
         return None
     shape = _input_kind(X)
-    if kind == "periodic":
+    if kind in EMBEDDING_KINDS:
         if not own_mlp:
             raise ValueError(
-                "numeric_embedding='periodic' belongs to skmtl's own MLP trunk and "
+                f"numeric_embedding={kind!r} belongs to skmtl's own MLP trunk and "
                 "experts; a custom module= gets X as it is. Use numeric_embedding="
                 "'auto' or None, or embed inside your module."
             )
         if shape != "tabular":
             raise ValueError(
-                f"numeric_embedding='periodic' embeds the columns of a dense 2-D table; "
+                f"numeric_embedding={kind!r} embeds the columns of a dense 2-D table; "
                 f"X is {'sparse' if shape == 'sparse' else f'of shape {X.shape}'}. Use "
                 "numeric_embedding='auto' or None."
             )
@@ -187,15 +233,45 @@ def embedded_columns(kind, X, *, own_mlp: bool) -> list[int] | None:
     return columns
 
 
+def embedding_kind(net) -> str | None:
+    """The embedding the fitted ``net`` uses: ``"auto"`` is ``"piecewise_linear"``;
+    none without a column to embed."""
+    if not net.embedded_columns_:
+        return None
+    return "piecewise_linear" if net.numeric_embedding == "auto" else net.numeric_embedding
+
+
+def embedding_bins(X, columns, n_bins: int, random_state=None) -> list[list[float]]:
+    """The quantile bin edges of each column in ``columns`` of the scaled
+    training ``X`` (``rtdl_num_embeddings.compute_bins``), read off at most
+    100,000 rows; as lists of floats, so that they pickle and save as JSON."""
+    from rtdl_num_embeddings import compute_bins
+
+    rows = np.arange(X.shape[0])
+    if len(rows) > _BIN_ROWS:
+        rows = np.sort(np.random.default_rng(0).choice(rows, _BIN_ROWS, replace=False))
+    values = torch.as_tensor(np.ascontiguousarray(X[np.ix_(rows, columns)], dtype=np.float32))
+    # at most one bin per two rows: a small table gets bins it can fill
+    n_bins = max(1, min(n_bins, len(rows) // 2))
+    return [edges.tolist() for edges in compute_bins(values, n_bins)]
+
+
 def fit_recipe(net, X, *, own_mlp: bool):
-    """The fitted ``feature_scaler_`` (or None) and the ``embedded_columns_``
-    (or None) of ``net`` for the training data ``X``."""
+    """The fitted ``feature_scaler_`` (or None), the ``embedded_columns_``
+    (or None) and the ``embedding_bins_`` (or None) of ``net`` for the
+    training data ``X``."""
     scaling = resolve_feature_scaling(net.feature_scaling, X)
     scaler = make_feature_scaler(scaling, X.shape[0], net.random_state)
     columns = embedded_columns(net.numeric_embedding, X, own_mlp=own_mlp)
     if scaler is None:
         _warn_large_values(X)
-    return (None if scaler is None else scaler.fit(X)), columns
+    else:
+        scaler.fit(X)
+    bins = None
+    if columns and net.numeric_embedding in ("auto", "piecewise_linear"):
+        scaled = X if scaler is None else scale_features(scaler, X)
+        bins = embedding_bins(scaled, columns, net.n_bins)
+    return scaler, columns, bins
 
 
 #: Unscaled features beyond this magnitude get a warning: a network's first
@@ -218,10 +294,30 @@ def _warn_large_values(X) -> None:
         )
 
 
+def validation_split(net):
+    """The ``train_split`` in use: ``"auto"`` holds out 20% (stratified, see
+    :class:`~skmtl.split.MultiTaskValidSplit`) for early stopping and for
+    choosing the epochs (:mod:`skmtl.epochs`), and trains on every row
+    otherwise."""
+    if isinstance(net.train_split, str) and net.train_split == "auto":
+        if stops_early(net):
+            return MultiTaskValidSplit(epochs.SELECTION_SPLIT)
+        return None
+    return net.train_split
+
+
+def stops_early(net) -> bool:
+    """Whether this fit stops early: ``early_stopping``, or choosing the epochs."""
+    current = epochs.phase(net)
+    if current is not None:
+        return current[0] == "select"
+    return net.early_stopping is not False
+
+
 def monitor(net) -> tuple[str, bool]:
     """The history key that early stopping and ``lr_schedule="plateau"``
     watch, and whether lower is better (for a name with "loss" in it)."""
-    if net.train_split is None:
+    if validation_split(net) is None:
         return "train_loss", True
     name = net.early_stopping
     if not isinstance(name, str):
@@ -229,11 +325,20 @@ def monitor(net) -> tuple[str, bool]:
     return name, "loss" in name
 
 
-def recipe_callbacks(net) -> list[tuple[str, Any]]:
-    """The callbacks behind ``lr_schedule`` and ``early_stopping``: skorch's
-    ``LRScheduler`` and ``EarlyStopping(load_best=True)``.
+def _schedules_itself(net) -> bool:
+    """Whether ``callbacks`` holds a skorch ``LRScheduler`` of the user's."""
+    given = net.callbacks if isinstance(net.callbacks, (list, tuple)) else []
+    found = (cb[1] if isinstance(cb, tuple) else cb for cb in given)
+    return any(isinstance(cb, LRScheduler) or cb is LRScheduler for cb in found)
 
-    Both read the validation split; with ``train_split=None`` the schedule
+
+def recipe_callbacks(net) -> list[tuple[str, Any]]:
+    """The callbacks behind ``lr_schedule`` and ``early_stopping``: the
+    epoch decay (:class:`~skmtl.callbacks.EpochDecay`) or skorch's
+    ``LRScheduler``, none if the user passes an ``LRScheduler`` of their own,
+    and ``EarlyStopping(load_best=True)``.
+
+    Both read the validation split; without one the plateau schedule
     watches the training loss and early stopping is off. skorch builds
     callbacks inside ``set_params`` too, which must not raise, so bad values
     are read leniently here and refused by the parameter check in ``fit``.
@@ -241,7 +346,9 @@ def recipe_callbacks(net) -> list[tuple[str, Any]]:
     patience = net.patience if isinstance(net.patience, int) else 1
     name, lower = monitor(net)
     callbacks = []
-    if net.lr_schedule == "plateau":
+    if _schedules_itself(net):
+        pass  # the user's own LRScheduler callback sets the rate alone
+    elif net.lr_schedule == "plateau":
         # decay well before early stopping would give up, so a stalled run
         # gets a smaller step first
         scheduler = RecipeLRScheduler(
@@ -252,11 +359,9 @@ def recipe_callbacks(net) -> list[tuple[str, Any]]:
             patience=max(1, patience // 3),
         )
         callbacks.append(("lr_scheduler", scheduler))
-    elif net.lr_schedule == "cosine":
-        epochs = net.max_epochs if isinstance(net.max_epochs, int) else 1
-        scheduler = RecipeLRScheduler(policy="CosineAnnealingLR", T_max=max(1, epochs))
-        callbacks.append(("lr_scheduler", scheduler))
-    if net.early_stopping is not False and net.train_split is not None:
+    elif net.lr_schedule in ("cosine", "linear"):
+        callbacks.append(("lr_scheduler", EpochDecay(net.lr_schedule)))
+    if stops_early(net) and validation_split(net) is not None:
         stopper = BestEpochEarlyStopping(
             monitor=name, lower_is_better=lower, patience=patience, threshold=0.0
         )

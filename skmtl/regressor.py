@@ -20,11 +20,11 @@ class MultiTaskRegressor(RegressorMixin, TaskViews, BaseMultiTaskNet):
 
     Parameters
     ----------
-    module, hidden_units, dropout, activation, norm, numeric_embedding
+    module, hidden_units, dropout, activation, norm, numeric_embedding, n_bins
         The network: as in :class:`~skmtl.MultiTaskClassifier`.
     feature_scaling, patience, lr_schedule, weight_decay, optimizer, lr
         The training recipe: as in :class:`~skmtl.MultiTaskClassifier`.
-    max_epochs, batch_size, train_split, predict_batch_size, verbose
+    max_epochs, batch_size, train_split, predict_batch_size, n_threads, verbose
         As in :class:`~skmtl.MultiTaskClassifier`.
     task_weights, task_weighting, architecture, affinity_every, task_names
         The tasks: as in :class:`~skmtl.MultiTaskClassifier`.
@@ -34,10 +34,11 @@ class MultiTaskRegressor(RegressorMixin, TaskViews, BaseMultiTaskNet):
         skorch's own parameters (``callbacks``, ``optimizer__*``,
         ``iterator_train__*``, ``warm_start``, ...), as in
         :class:`~skmtl.MultiTaskClassifier`.
-    early_stopping : bool or str, default=True
+    early_stopping : bool or str, default=False
         As in :class:`~skmtl.MultiTaskClassifier`, but ``True`` watches
         ``valid_loss`` (the sum of the per-task losses on standardised
-        targets), as does ``lr_schedule="plateau"``.
+        targets), as do ``lr_schedule="plateau"`` and the epoch selection of
+        ``max_epochs="auto"``.
     task_types : str or dict, default=None
         ``None`` or ``"regression"``: every task is numeric. A dict such as
         ``{"churn": "classification"}`` mixes in classification tasks (then

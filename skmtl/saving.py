@@ -40,11 +40,18 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
 from .persistence import DIGEST, fit_digest, warn_other_version
+from .scaling import TabularQuantileTransformer
 from .targets import TaskEncoder
 
 FORMAT = "skmtl-model"
 FORMAT_VERSION = 1
-_SCALERS = (QuantileTransformer, StandardScaler, RobustScaler, MaxAbsScaler)
+_SCALERS = (
+    TabularQuantileTransformer,
+    QuantileTransformer,
+    StandardScaler,
+    RobustScaler,
+    MaxAbsScaler,
+)
 
 
 def _path(obj) -> str:
@@ -254,6 +261,9 @@ def _fitted_state(net, tensors: dict) -> dict:
         "feature_names_in": _encode(getattr(net, "feature_names_in_", None), "feature names"),
         "input_shape": _encode(getattr(net, "input_shape_", None), "input shape"),
         "embedded_columns": _encode(net.embedded_columns_, "embedded columns"),
+        "embedding_bins": _encode(getattr(net, "embedding_bins_", None), "embedding bins"),
+        "hidden_units": _encode(getattr(net, "hidden_units_", None), "hidden units"),
+        "max_epochs": getattr(net, "max_epochs_", None),
         "task_weights": _encode(np.asarray(net.task_weights_), "task weights"),
         "stopped_reason": getattr(net, "stopped_reason_", None),
         "scaler": None,
@@ -437,6 +447,13 @@ def _restore_fitted(net, fitted: dict, decode: _Decoder, tensors: dict) -> None:
         net.input_shape_ = tuple(shape)
     columns = decode(fitted["embedded_columns"], "embedded columns")
     net.embedded_columns_ = None if columns is None else list(columns)
+    bins = decode(fitted.get("embedding_bins"), "embedding bins")
+    net.embedding_bins_ = None if bins is None else [list(edges) for edges in bins]
+    hidden = decode(fitted.get("hidden_units"), "hidden units")
+    if hidden is not None:
+        net.hidden_units_ = hidden if isinstance(hidden, int) else tuple(hidden)
+    if fitted.get("max_epochs") is not None:
+        net.max_epochs_ = fitted["max_epochs"]
     net.task_weights_ = decode(fitted["task_weights"], "task weights")
     net.feature_scaler_ = _rebuild_scaler(fitted["scaler"], decode, tensors)
     net.stopped_reason_ = fitted.get("stopped_reason")

@@ -28,9 +28,12 @@ def test_grid_search_on_a_local_cluster_equals_the_local_run():
     Y = {"a": (X[:, 0] > 0).astype(int), "b": np.where(X[:, 1] + X[:, 2] > 0, "yes", "no")}
     Y = pd.DataFrame(Y)
     local = search().fit(X, Y)
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         assert len(client.scheduler_info()["workers"]) == 2
         with joblib.parallel_backend("dask"):
             remote = search().set_params(n_jobs=-1).fit(X, Y)

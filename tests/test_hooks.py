@@ -30,6 +30,7 @@ DOCUMENTED_HOOKS = {
     "train_step_single",
     "validation_step",
     "on_epoch_begin",
+    "fit_loop",
 }
 #: public scikit-learn/skorch API that skmtl's estimators define for themselves
 PUBLIC_API = {
@@ -182,7 +183,7 @@ def test_a_subclass_penalty_in_get_loss_changes_training(tasks_data, weighting):
                      r"\(0.0, inf\). Got -1 instead."),
         ({"hidden_units": (0,)}, r"'hidden_units' .* positive ints.*Got \(0,\) instead"),
         ({"hidden_units": "wide"}, r"'hidden_units' .* Got 'wide' instead"),
-        ({"max_epochs": -1}, r"'max_epochs' .* an int in the range \[0, inf\). Got -1"),
+        ({"max_epochs": -1}, r"'max_epochs' .* an int in the range \[0, inf\) or 'auto'. Got -1"),
         ({"max_epochs": 2.5}, r"'max_epochs' .* Got 2.5"),
         ({"batch_size": 0}, r"'batch_size' .* Got 0 instead"),
         ({"batch_size": True}, r"'batch_size' .* Got True instead"),

@@ -5,8 +5,11 @@ import sys
 import numpy as np
 import pytest
 
-from skmtl import MultiTaskClassifier
+from skmtl import MultiTaskClassifier, MultiTaskValidSplit
 from skmtl.callbacks import TaskPrintLog
+
+#: the logs' validation columns need a validation split (the default recipe has none)
+SPLIT = MultiTaskValidSplit(0.2)
 
 
 def eight_tasks():
@@ -19,9 +22,9 @@ def eight_tasks():
 def fit_printing(monkeypatch, capsys, tty: bool, **params):
     monkeypatch.setattr(sys.stdout, "isatty", lambda: tty, raising=False)
     X, Y = eight_tasks()
-    MultiTaskClassifier(max_epochs=2, verbose=1, hidden_units=(8,), random_state=0, **params).fit(
-        X, Y
-    )
+    MultiTaskClassifier(
+        max_epochs=2, verbose=1, hidden_units=(8,), random_state=0, train_split=SPLIT, **params
+    ).fit(X, Y)
     return capsys.readouterr().out.splitlines()
 
 
@@ -57,7 +60,7 @@ def test_short_names_are_shown_whole(monkeypatch, capsys):
     monkeypatch.setattr(sys.stdout, "isatty", lambda: False, raising=False)
     X, Y = eight_tasks()
     Y = {f"t{i}": y for i, y in enumerate(Y.values())}
-    MultiTaskClassifier(max_epochs=1, verbose=1, hidden_units=(8,)).fit(X, Y)
+    MultiTaskClassifier(max_epochs=1, verbose=1, hidden_units=(8,), train_split=SPLIT).fit(X, Y)
     header = capsys.readouterr().out.splitlines()[0].split()
     assert [h for h in header if h.startswith("t") and h[1:].isdigit()] == [
         f"t{i}" for i in range(8)

@@ -1,6 +1,7 @@
-"""The default training recipe: feature scaling, periodic embeddings, early
-stopping that restores the best epoch, the LR schedule, weight decay and the
-automatic batch size; each one a parameter that can be turned off."""
+"""The default training recipe: feature scaling, the piecewise-linear (or
+periodic) embedding, a fixed epoch budget with a linear decay, early stopping
+that restores the best epoch (an option), weight decay, and the width, batch
+size and epochs that follow the data; each one a parameter that can be set."""
 
 import numpy as np
 import pytest
@@ -9,13 +10,15 @@ from conftest import make_clf, make_tasks
 from scipy import stats
 from sklearn.base import clone
 from sklearn.preprocessing import QuantileTransformer, RobustScaler, StandardScaler
-from skorch.callbacks import LRScheduler
+from skorch.callbacks import Callback, LRScheduler
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
-from skmtl import MultiTaskClassifier, MultiTaskRegressor
-from skmtl.modules import PeriodicEmbedding
-from skmtl.recipe import auto_batch_size, monitor
+from skmtl import MultiTaskClassifier, MultiTaskRegressor, MultiTaskValidSplit
+from skmtl.epochs import best_epochs, epoch_budget
+from skmtl.modules import PeriodicEmbedding, PiecewiseLinearEmbedding
+from skmtl.recipe import auto_batch_size, auto_hidden_units, monitor
+from skmtl.scaling import TabularQuantileTransformer
 
 
 def skewed_tasks(n=400, seed=0):
@@ -30,7 +33,11 @@ def skewed_tasks(n=400, seed=0):
 
 @pytest.mark.parametrize(
     "kind, cls",
-    [("quantile", QuantileTransformer), ("standard", StandardScaler), ("robust", RobustScaler)],
+    [
+        ("quantile", TabularQuantileTransformer),
+        ("standard", StandardScaler),
+        ("robust", RobustScaler),
+    ],
 )
 def test_feature_scaling_fits_the_named_scaler(kind, cls):
     X, Y = skewed_tasks()
@@ -47,6 +54,17 @@ def test_quantile_scaling_gives_the_network_normal_features():
     # the lognormal column arrives as a standard normal
     assert stats.kstest(seen[:, 0], "norm").statistic < 0.03
     assert abs(seen[:, 0].mean()) < 0.05 and abs(seen[:, 0].std() - 1) < 0.05
+
+
+def test_quantile_scaling_leaves_0_1_columns_as_they_are():
+    X, Y = skewed_tasks()  # column 2 is 0/1
+    clf = make_clf(max_epochs=0).fit(X, Y)
+    seen = clf.get_dataset(X).X.numpy()
+    np.testing.assert_array_equal(seen[:, 2], X[:, 2])
+    assert clf.feature_scaler_.passthrough_.tolist() == [False, False, True]
+    # the other columns are scaled exactly as scikit-learn's transformer does
+    plain = QuantileTransformer(**clf.feature_scaler_.get_params()).fit(X)
+    np.testing.assert_allclose(seen[:, :2], plain.transform(X)[:, :2], atol=1e-5)
 
 
 def test_feature_scaling_none_passes_features_unchanged():
@@ -82,13 +100,46 @@ def test_bad_feature_scaling_names_the_choices():
 # ---------------------------------------------------------------- embeddings
 
 
-def test_periodic_embedding_embeds_only_columns_with_more_than_two_values():
+def test_default_embedding_is_piecewise_linear_on_columns_with_more_than_two_values():
     X, Y = skewed_tasks()  # column 2 is 0/1
     clf = make_clf().fit(X, Y)
     assert clf.embedded_columns_ == [0, 1]
     embedding = clf.module_.trunk.layers[0]
-    assert isinstance(embedding, PeriodicEmbedding)
+    assert isinstance(embedding, PiecewiseLinearEmbedding)
     assert embedding.out_features == 2 * 16 + 1
+    assert len(clf.embedding_bins_) == 2
+
+
+def test_bins_are_quantiles_of_the_scaled_training_column():
+    X, Y = skewed_tasks(n=2000)
+    clf = make_clf(max_epochs=0, n_bins=8).fit(X, Y)
+    scaled = clf.feature_scaler_.transform(X)[:, 0].astype(np.float32)
+    edges = np.asarray(clf.embedding_bins_[0])
+    assert len(edges) == 9 and np.all(np.diff(edges) > 0)
+    np.testing.assert_allclose(edges, np.quantile(scaled, np.linspace(0, 1, 9)), atol=1e-4)
+    # a small table gets at most one bin per two rows
+    small = make_clf(max_epochs=0).fit(X[:30], {k: v[:30] for k, v in Y.items()})
+    assert max(len(e) for e in small.embedding_bins_) <= 30 // 2 + 1
+
+
+def test_periodic_embedding_is_an_option():
+    X, Y = skewed_tasks()
+    clf = make_clf(numeric_embedding="periodic").fit(X, Y)
+    embedding = clf.module_.trunk.layers[0]
+    assert isinstance(embedding, PeriodicEmbedding) and clf.embedding_bins_ is None
+    assert embedding.out_features == 2 * 16 + 1
+
+
+def test_piecewise_linear_embedding_passes_other_columns_through():
+    bins = [[-1.0, 0.0, 1.0], [-2.0, 0.0, 0.5, 2.0]]
+    emb = PiecewiseLinearEmbedding(4, bins, columns=[0, 2], dim=5)
+    X = torch.randn(7, 4)
+    out = emb(X)
+    assert out.shape == (7, 2 * 5 + 2)
+    torch.testing.assert_close(out[:, -2:], X[:, [1, 3]])
+    X2 = X.clone()
+    X2[:, 2] += 1  # each embedded value depends on its own column only
+    torch.testing.assert_close(emb(X2)[:, :5], out[:, :5])
 
 
 def test_periodic_embedding_passes_other_columns_through():
@@ -114,13 +165,14 @@ def test_numeric_embedding_none_feeds_features_to_the_first_layer():
 def test_experts_get_the_embedding_too(arch):
     X, Y = skewed_tasks()
     clf = make_clf(architecture=arch).fit(X, Y)
-    assert any(isinstance(m, PeriodicEmbedding) for m in clf.module_.modules())
+    assert any(isinstance(m, PiecewiseLinearEmbedding) for m in clf.module_.modules())
 
 
 def test_bad_numeric_embedding_names_the_choices():
     X, Y = skewed_tasks()
     with pytest.raises(
-        ValueError, match=r"'numeric_embedding' .* \['auto', 'periodic'\] or None. Got 'fourier'"
+        ValueError,
+        match=r"'numeric_embedding' .* 'piecewise_linear'\] or None. Got 'fourier'",
     ):
         make_clf(numeric_embedding="fourier").fit(X, Y)
 
@@ -144,6 +196,7 @@ def test_early_stopping_stops_and_restores_the_best_epoch():
         max_epochs=200,
         patience=3,
         lr_schedule=None,
+        early_stopping=True,
         train_split=predefined_split(Dataset(X_valid, Y_valid)),
     ).fit(X, Y)
     scores = clf.history[:, "valid_acc"]
@@ -162,10 +215,12 @@ def test_fit_with_zero_epochs_still_builds_the_network():
 
 
 def test_classifier_watches_valid_acc_and_regressor_valid_loss():
-    clf = MultiTaskClassifier()
-    reg = MultiTaskRegressor()
+    clf = MultiTaskClassifier(early_stopping=True)
+    reg = MultiTaskRegressor(early_stopping=True)
     assert monitor(clf) == ("valid_acc", False)
     assert monitor(reg) == ("valid_loss", True)
+    # the default has no validation split: the plateau schedule would watch the training loss
+    assert monitor(MultiTaskClassifier()) == ("train_loss", True)
     assert monitor(MultiTaskClassifier(early_stopping="valid_loss_a")) == (
         "valid_loss_a",
         True,
@@ -174,7 +229,8 @@ def test_classifier_watches_valid_acc_and_regressor_valid_loss():
 
 def test_early_stopping_can_watch_one_task():
     X, Y = _noisy()
-    clf = make_clf(max_epochs=200, patience=2, early_stopping="valid_acc_signal").fit(X, Y)
+    clf = make_clf(max_epochs=200, patience=2, early_stopping="valid_acc_signal")
+    clf.fit(X, Y)
     stopper = dict(clf.callbacks_)["early_stopping"]
     assert stopper.monitor == "valid_acc_signal" and not stopper.lower_is_better
     assert len(clf.history) < 200
@@ -189,7 +245,8 @@ def test_early_stopping_off_trains_all_epochs():
 
 def test_no_validation_split_means_no_early_stopping():
     X, Y = _noisy()
-    clf = make_clf(max_epochs=12, train_split=None).fit(X, Y)
+    clf = make_clf(max_epochs=12, train_split=None, early_stopping=True, lr_schedule="plateau")
+    clf.fit(X, Y)
     assert len(clf.history) == 12
     assert "early_stopping" not in dict(clf.callbacks_)
     assert dict(clf.callbacks_)["lr_scheduler"].monitor == "train_loss"
@@ -199,7 +256,7 @@ def test_no_validation_split_means_no_early_stopping():
     "params, message",
     [
         ({"patience": 0}, r"The 'patience' parameter .* an int in the range \[1, inf\). Got 0"),
-        ({"lr_schedule": "step"}, r"'lr_schedule' .* one of \['cosine', 'plateau'\] or None"),
+        ({"lr_schedule": "step"}, r"'lr_schedule' .* \['cosine', 'linear', 'plateau'\] or None"),
         ({"early_stopping": 3}, "'early_stopping' parameter .* must be a bool or a str. Got 3"),
     ],
 )
@@ -216,7 +273,7 @@ def test_bad_recipe_parameters_are_refused_in_fit(params, message):
 
 def test_plateau_schedule_cuts_the_learning_rate():
     X, Y = _noisy()
-    clf = make_clf(lr=0.05, max_epochs=40, patience=6, early_stopping=False).fit(X, Y)
+    clf = make_clf(lr=0.05, max_epochs=40, patience=6, lr_schedule="plateau").fit(X, Y)
     scheduler = dict(clf.callbacks_)["lr_scheduler"]
     assert isinstance(scheduler, LRScheduler) and scheduler.policy == "ReduceLROnPlateau"
     assert scheduler.kwargs["patience"] == 2
@@ -225,15 +282,69 @@ def test_plateau_schedule_cuts_the_learning_rate():
     assert lrs[0] < 0.05
 
 
+def test_linear_schedule_is_the_default_and_decays_to_zero():
+    X, Y = _noisy()
+    clf = make_clf(lr=0.1, max_epochs=5).fit(X, Y)
+    # epoch k of T trains at lr * (1 - k / T)
+    np.testing.assert_allclose(clf.history[:, "event_lr"], [0.1 * (1 - k / 5) for k in range(5)])
+    clf.set_params(warm_start=True, max_epochs=2).fit(X, Y)  # after a finished decay: anew
+    np.testing.assert_allclose(clf.history[-2:, "event_lr"], [0.1, 0.05])
+
+
 def test_cosine_schedule_follows_the_formula():
     X, Y = _noisy()
-    clf = make_clf(lr=0.1, max_epochs=8, lr_schedule="cosine", early_stopping=False)
-    clf.fit(X, Y)
-    # after k of T epochs the rate is lr * (1 + cos(pi k / T)) / 2
-    assert clf.optimizer_.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
-    clf.set_params(max_epochs=8)
-    clf.partial_fit(X, Y)  # 8 more epochs: the cosine restarts its climb
-    assert clf.optimizer_.param_groups[0]["lr"] > 0
+    clf = make_clf(lr=0.1, max_epochs=8, lr_schedule="cosine").fit(X, Y)
+    # epoch k of T trains at lr * (1 + cos(pi k / T)) / 2
+    expected = [0.05 * (1 + np.cos(np.pi * k / 8)) for k in range(8)]
+    np.testing.assert_allclose(clf.history[:, "event_lr"], expected)
+
+
+def test_a_resumed_fit_takes_up_the_decay_where_it_stopped():
+    X, Y = _noisy()
+    full = make_clf(lr=0.1, max_epochs=6).fit(X, Y)
+    part = make_clf(lr=0.1, max_epochs=6, callbacks=[("stop", _StopAfter(3))]).fit(X, Y)
+    assert len(part.history) == 3
+    part.set_params(max_epochs=3, warm_start=True).fit(X, Y)
+    np.testing.assert_allclose(part.history[:, "event_lr"], full.history[:, "event_lr"])
+
+
+class _StopAfter(Callback):
+    """Interrupts a fit after ``epochs`` epochs, as Ctrl-C would."""
+
+    def __init__(self, epochs):
+        self.epochs = epochs
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epochs:
+            raise KeyboardInterrupt
+
+
+def test_auto_split_holds_out_rows_only_for_early_stopping():
+    X, Y = _noisy()
+    clf = MultiTaskClassifier(hidden_units=(8,), max_epochs=2, random_state=0).fit(X, Y)
+    assert clf.train_split == "auto" and "valid_loss" not in clf.history[-1]
+    assert clf.history[-1, "train_batch_count"] == int(np.ceil(600 / 64))
+    stopped = clf.set_params(early_stopping=True).fit(X, Y)
+    assert stopped.history[-1, "train_batch_count"] == int(np.ceil(480 / 64))
+    assert "valid_acc" in stopped.history[-1]
+    # an explicit split is used with or without early stopping
+    split = clf.set_params(early_stopping=False, train_split=MultiTaskValidSplit(0.5)).fit(X, Y)
+    assert split.history[-1, "train_batch_count"] == int(np.ceil(300 / 32))
+
+
+def test_fit_chooses_torch_threads_and_restores_the_callers():
+    X, Y = _noisy()
+    seen = []
+
+    class Threads(Callback):
+        def on_epoch_begin(self, net, **kwargs):
+            seen.append(torch.get_num_threads())
+
+    before = torch.get_num_threads()
+    make_clf(max_epochs=1, n_threads=1, callbacks=[("t", Threads())]).fit(X, Y)
+    assert seen == [1] and torch.get_num_threads() == before
+    make_clf(max_epochs=1, n_threads=None, callbacks=[("t", Threads())]).fit(X, Y)
+    assert seen[-1] == before
 
 
 def test_no_schedule_keeps_the_rate():
@@ -274,10 +385,84 @@ def test_weight_decay_needs_an_optimizer_that_takes_it():
 
 
 @pytest.mark.parametrize(
-    "n, size", [(50, 16), (160, 16), (320, 32), (1000, 64), (2560, 256), (10**6, 256)]
+    "n, size",
+    [(50, 16), (160, 16), (320, 32), (700, 64), (1000, 128), (2560, 256), (10**6, 256)],
 )
 def test_auto_batch_size(n, size):
     assert auto_batch_size(n) == size
+
+
+@pytest.mark.parametrize("n, epochs", [(300, 40), (30_000, 40), (60_000, 20), (10**7, 8)])
+def test_epoch_budget(n, epochs):
+    assert epoch_budget(n) == epochs
+
+
+@pytest.mark.parametrize(
+    "n, units", [(300, (256,) * 3), (50_000, (256,) * 3), (50_001, (512,) * 3)]
+)
+def test_auto_hidden_units(n, units):
+    assert auto_hidden_units(n) == units
+
+
+def test_auto_sizes_follow_the_training_rows():
+    X, Y = make_tasks(n=400)
+    clf = MultiTaskClassifier(random_state=0, max_epochs=7).fit(X, Y)
+    assert clf.hidden_units_ == (256, 256, 256) and clf.max_epochs_ == 7
+    assert len(clf.history) == 7
+    widths = [m.out_features for m in clf.module_.trunk.layers if isinstance(m, torch.nn.Linear)]
+    assert widths == [256] * 3
+    clf.set_params(max_epochs=3, hidden_units=(8,)).fit(X, Y)
+    assert clf.max_epochs_ == 3 and len(clf.history) == 3 and clf.hidden_units_ == (8,)
+
+
+# ------------------------------------------------------- chosen epoch count
+
+
+def test_auto_epochs_select_on_a_split_then_refit_on_every_row():
+    X, Y = _noisy()
+    clf = MultiTaskClassifier(hidden_units=(32,), patience=3, random_state=0).fit(X, Y)
+    selection = clf.selection_history_
+    # the selection run trained on 80%, watched valid_acc, stopped 3 epochs after the best
+    assert selection[0, "train_batch_count"] == int(np.ceil(480 / 64))
+    scores = selection[:, "valid_acc"]
+    assert len(selection) == min(int(np.argmax(scores)) + 1 + 3, 40)
+    best = best_epochs(selection, "valid_acc", False)
+    assert scores[best - 1] == max(scores) and clf.max_epochs_ == best
+    # the final network trained on every row for exactly that many epochs
+    assert len(clf.history) == best and "valid_acc" not in clf.history[-1]
+    assert clf.history[0, "train_batch_count"] == int(np.ceil(600 / 64))
+    assert clf.history[-1, "lr_plan"] == [0, best]
+
+
+def test_a_noisy_task_stops_sooner_than_a_clean_one():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 5))
+    clean = {"a": X[:, 0] * X[:, 1] > 0, "b": X[:, 2] + X[:, 3] ** 2 > 1}
+    noisy = {"a": rng.integers(0, 2, 600), "b": rng.integers(0, 3, 600)}
+    fit = {
+        name: MultiTaskClassifier(hidden_units=(64,), random_state=0).fit(X, Y)
+        for name, Y in (("clean", clean), ("noisy", noisy))
+    }
+    assert fit["noisy"].max_epochs_ < fit["clean"].max_epochs_
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"max_epochs": 5}, {"early_stopping": True}, {"train_split": None}],
+)
+def test_explicit_settings_train_one_network(params):
+    X, Y = _noisy()
+    clf = MultiTaskClassifier(hidden_units=(8,), random_state=0, **params).fit(X, Y)
+    assert not hasattr(clf, "selection_history_")
+
+
+def test_best_epochs_reads_the_history():
+    history = [{"valid_acc": 0.5}, {"valid_acc": 0.7}, {"valid_acc": 0.7}, {"valid_acc": 0.6}]
+    assert best_epochs(history, "valid_acc", False) == 2  # the first of equal bests
+    assert best_epochs(history, "valid_acc", True) == 1
+    assert best_epochs([{}, {}], "valid_acc", False) == 2  # nothing watched: all epochs
+    tied = [{"valid_acc": 0.7, "valid_loss": 0.5}, {"valid_acc": 0.7, "valid_loss": 0.4}]
+    assert best_epochs(tied, "valid_acc", False) == 2  # equal accuracy: the lower loss
 
 
 def test_auto_batch_size_sets_the_steps_per_epoch():

@@ -12,11 +12,13 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skmtl import MultiTaskRegressor, compare_single_task, task_scorer
+from skmtl import MultiTaskRegressor, MultiTaskValidSplit, compare_single_task, task_scorer
 
 
 def make_reg(**params):
     defaults = dict(hidden_units=(32,), max_epochs=40, lr=0.01, batch_size=32, random_state=0)
+    # a validation split for the history's validation scores (the default has none)
+    defaults["train_split"] = MultiTaskValidSplit(0.2)
     return MultiTaskRegressor(**{**defaults, **params})
 
 

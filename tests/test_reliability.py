@@ -138,9 +138,28 @@ def test_checkpoint_resume_is_bit_for_bit(tasks_data, tmp_path, train_split):
 
 def test_warm_start_resume_is_bit_for_bit(tasks_data):
     X, Y = tasks_data
+    # a constant rate: two warm fits of 3 epochs are one of 6
+    full = make_clf(max_epochs=6, dropout=0.2, lr_schedule=None).fit(X, Y)
+    warm = make_clf(max_epochs=3, dropout=0.2, lr_schedule=None, warm_start=True)
+    assert torch.equal(weights(full), weights(warm.fit(X, Y).fit(X, Y)))
+    # the default decay: a fit of 6 interrupted after 3, then resumed warm for 3
     full = make_clf(max_epochs=6, dropout=0.2).fit(X, Y)
-    warm = make_clf(max_epochs=3, dropout=0.2, warm_start=True).fit(X, Y).fit(X, Y)
-    assert torch.equal(weights(full), weights(warm))
+    cut = make_clf(max_epochs=6, dropout=0.2, warm_start=True, callbacks=[("cut", _Cut(3))])
+    cut.fit(X, Y)
+    cut.set_params(max_epochs=3, callbacks=None).fit(X, Y)
+    assert len(cut.history) == 6
+    assert torch.equal(weights(full), weights(cut))
+
+
+class _Cut(Callback):
+    """Interrupts a fit after ``epochs`` epochs, as Ctrl-C would."""
+
+    def __init__(self, epochs):
+        self.epochs = epochs
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epochs:
+            raise KeyboardInterrupt
 
 
 def test_epoch_seeding_leaves_the_callers_random_state_alone(tasks_data):

@@ -150,7 +150,7 @@ def test_round_trip_of_a_pipeline_with_a_column_transformer(tmp_path, penguins):
 
 def test_a_loaded_model_resumes_training_like_the_saved_one(tmp_path):
     X, Y = make_tasks()
-    clf = make_clf(max_epochs=60, patience=2, lr=0.05).fit(X, Y)  # stops early
+    clf = make_clf(max_epochs=60, patience=2, lr=0.05, early_stopping=True).fit(X, Y)
     assert len(clf.history) < 60
     loaded = roundtrip(clf, tmp_path)
     saved_state = clf.optimizer_.state_dict()["state"]

@@ -66,7 +66,7 @@ def test_set_params_changes_the_next_fit(tasks_data):
     assert clf.get_params()["hidden_units"] == (7,)
     clf.fit(X, Y)
     assert clf.module_.heads[0].in_features == 7
-    assert clf.optimizer_.param_groups[0]["lr"] == 0.05
+    assert clf.history[0, "event_lr"] == 0.05  # the first epoch's rate, before the decay
     assert len(clf.history) == 2
 
 

@@ -60,7 +60,9 @@ def test_lr_scheduler_updates_learning_rate(tasks_data):
     X, Y = tasks_data
     sched = LRScheduler(policy=torch.optim.lr_scheduler.StepLR, step_size=1, gamma=0.5)
     clf = make_clf(lr=0.04, max_epochs=3, callbacks=[sched]).fit(X, Y)
+    # the user's scheduler alone sets the rate: the recipe's decay steps aside
     assert clf.optimizer_.param_groups[0]["lr"] == pytest.approx(0.04 * 0.5**3)
+    assert "lr_scheduler" not in dict(clf.callbacks_)
 
 
 def test_progress_bar_reports_batches(tasks_data, capsys):
