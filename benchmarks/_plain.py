@@ -6,9 +6,10 @@ import platform
 import torch
 
 # The network and optimizer as in a plain loop: no input scaling, embedding,
-# schedule, early stopping or weight decay, so that every contender trains
-# exactly the same model for the same number of epochs.
+# dropout, schedule, early stopping or weight decay, so that every contender
+# trains exactly the same model for the same number of epochs.
 PLAIN_RECIPE = dict(
+    dropout=0.0,
     feature_scaling=None,
     numeric_embedding=None,
     early_stopping=False,

@@ -11,16 +11,12 @@ import pandas as pd
 import torch
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from skorch import NeuralNet
-from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring
-from skorch.dataset import Dataset
 from skorch.utils import to_tensor
 
 from . import epochs, persistence, recipe
 from ._runtime import reseed, resolve_device
-from .callbacks import DivergenceGuard, TaskPrintLog
-from .fit_data import fitting, prepare_fit, validation_data
-from .history import TaskHistory
-from .metrics import mean_valid_accuracy, score_codes
+from .fit_data import fitting, prepare_fit, split_datasets
+from .metrics import score_codes
 from .network import build_criterion, build_module, optimizer_kwargs
 from .parameters import check_callbacks, check_parameters, estimator_repr
 from .prediction import forward_logits, predicted_codes
@@ -59,6 +55,7 @@ class BaseMultiTaskNet(NeuralNet):
         norm=None,
         numeric_embedding="auto",
         n_bins=48,
+        ensemble_size=None,
         feature_scaling="auto",
         early_stopping=False,
         patience=10,
@@ -96,6 +93,7 @@ class BaseMultiTaskNet(NeuralNet):
         self.norm = norm
         self.numeric_embedding = numeric_embedding
         self.n_bins = n_bins
+        self.ensemble_size = ensemble_size
         self.feature_scaling = feature_scaling
         self.early_stopping = early_stopping
         self.patience = patience
@@ -187,20 +185,9 @@ class BaseMultiTaskNet(NeuralNet):
 
     def get_default_callbacks(self):
         """skorch hook: the per-task history first, then skorch's scoring, the
-        recipe's schedule and early stopping, and the compact epoch table."""
-        return [
-            ("task_history", TaskHistory()),
-            ("divergence_guard", DivergenceGuard()),
-            ("epoch_timer", EpochTimer()),
-            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
-            ("valid_loss", PassthroughScoring(name="valid_loss")),
-            (
-                "valid_acc",
-                EpochScoring(mean_valid_accuracy, name="valid_acc", lower_is_better=False),
-            ),
-            *recipe.recipe_callbacks(self),
-            ("print_log", TaskPrintLog()),
-        ]
+        recipe's schedule and early stopping, and the compact epoch table
+        (:func:`skmtl.recipe.default_callbacks`)."""
+        return recipe.default_callbacks(self)
 
     # ----------------------------------------------------------------- build
 
@@ -304,22 +291,12 @@ class BaseMultiTaskNet(NeuralNet):
         return loader(self, dataset, kwargs, batch_size, training=training)
 
     def get_split_datasets(self, X, y=None, **fit_params):
-        """skorch hook: the ``train_split`` in use (``"auto"``: a split only for
-        early stopping); also encode a validation set given with its own labels.
-
-        With ``train_split=skorch.helper.predefined_split(Dataset(X_valid,
-        Y_valid))``, ``X_valid`` is checked and ``Y_valid`` (any kind ``fit``
-        takes) is encoded like the training data.
-        """
+        """skorch hook: the split in use (``train_split="auto"``: one only where
+        a run needs validation scores), drawn from ``random_state`` alone; a
+        ``predefined_split`` validation set's own labels are encoded
+        (:func:`skmtl.fit_data.split_datasets`)."""
         reseed(self.random_state, 0)
-        # skorch's own hook calls self.train_split, which may be "auto" here
-        dataset_train, dataset_valid = self.get_dataset(X, y), None
-        split = recipe.validation_split(self)
-        if split is not None:
-            dataset_train, dataset_valid = split(dataset_train, y, **fit_params)
-        if type(dataset_valid) is Dataset and dataset_valid.y is not None:
-            dataset_valid = self.get_dataset(*validation_data(self, dataset_valid))
-        return dataset_train, dataset_valid
+        return split_datasets(self, X, y, **fit_params)
 
     # ------------------------------------------------------------------- fit
 

@@ -63,6 +63,13 @@ class MultiTaskClassifier(ClassifierMixin, TaskViews, BaseMultiTaskNet):
     n_bins : int, default=48
         Quantile bins per column of the piecewise-linear embedding (at most
         one per two training rows).
+    ensemble_size : int, default=None
+        ``k > 1`` trains the default trunk as ``k`` members of a packed
+        ensemble in TabM's style (the ``tabm`` package's BatchEnsemble
+        layers, ``pip install skmtl[tabm]``): shared weights, per-member
+        scalings, one fused forward pass of about ``k`` times the cost.
+        Training averages the members' losses, ``predict_proba`` their
+        probabilities (:class:`~skmtl.modules.MLPTrunk`).
     feature_scaling : {"auto", "quantile", "standard", "robust", "maxabs", None}, default="auto"
         Scaling of the features, fitted on the training data in ``fit`` and
         applied to every input after it: ``"quantile"`` maps each column

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import torch
+from skorch.dataset import Dataset
 
 from . import recipe
 from ._runtime import fit_threads, seeded_torch, torch_threads
@@ -132,3 +133,18 @@ def validation_data(net, dataset) -> tuple:
     codes = net.target_encoder_.transform(dataset.y)
     check_n_rows(X, codes)
     return X, codes
+
+
+def split_datasets(net, X, y, **fit_params) -> tuple:
+    """The training and validation datasets of a fit: ``recipe.validation_split``
+    (``train_split="auto"`` resolved), as skorch's ``get_split_datasets`` calls
+    ``train_split``; with ``skorch.helper.predefined_split(Dataset(X_valid,
+    Y_valid))``, ``X_valid`` is checked and ``Y_valid`` (any kind ``fit``
+    takes) encoded like the training data."""
+    dataset_train, dataset_valid = net.get_dataset(X, y), None
+    split = recipe.validation_split(net)
+    if split is not None:
+        dataset_train, dataset_valid = split(dataset_train, y, **fit_params)
+    if type(dataset_valid) is Dataset and dataset_valid.y is not None:
+        dataset_valid = net.get_dataset(*validation_data(net, dataset_valid))
+    return dataset_train, dataset_valid

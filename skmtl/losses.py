@@ -64,7 +64,16 @@ class MultiTaskLoss(nn.Module):
         return torch.stack(sums), labelled.sum(dim=0)
 
     def _sums_and_counts(self, y_pred, y_true) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per task: the summed loss over labelled rows, and how many there are (may be 0)."""
+        """Per task: the summed loss over labelled rows, and how many there are
+        (may be 0). A packed ensemble's ``(batch, k, ...)`` outputs count each
+        row once: the sum is the mean over the members."""
+        if y_pred and y_pred[0].ndim == 3:
+            k = y_pred[0].shape[1]
+            flat = [out.flatten(0, 1) for out in y_pred]
+            sums, _ = self._sums_and_counts(flat, y_true.repeat_interleave(k, dim=0))
+            if y_true.is_floating_point():
+                return sums / k, (~torch.isnan(y_true)).sum(dim=0)
+            return sums / k, (y_true != MISSING).sum(dim=0)
         if y_true.is_floating_point():
             return self._mixed_sums_and_counts(y_pred, y_true)
         counts = (y_true != MISSING).sum(dim=0)

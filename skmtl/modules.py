@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 from collections.abc import Sequence
 from numbers import Integral
 
@@ -172,6 +173,15 @@ class MLPTrunk(nn.Module):
         The bin edges of each embedded column, for ``"piecewise_linear"``.
     embedding_dim : int, default=16
         Width of each embedded column.
+    ensemble_size : int, default=None
+        With ``k > 1``: ``k`` members in TabM's packed form (Gorishniy et
+        al., ICLR 2025, "TabM"; the ``tabm`` package's BatchEnsemble
+        backbone): the layers' weights are shared and each member scales
+        them by its own vectors, so the ``k`` members take one fused forward
+        pass. The output is then ``(batch, k, width)``; the heads read each
+        member, training averages the members' losses and inference their
+        probabilities (:func:`member_mean`). Needs equal widths and no
+        ``norm``.
 
     Attributes
     ----------
@@ -190,6 +200,7 @@ class MLPTrunk(nn.Module):
         embedded_columns: Sequence[int] | None = None,
         embedding_bins: Sequence[Sequence[float]] | None = None,
         embedding_dim: int = 16,
+        ensemble_size: int | None = None,
     ):
         super().__init__()
         if numeric_embedding is not None and numeric_embedding not in EMBEDDINGS:
@@ -217,19 +228,70 @@ class MLPTrunk(nn.Module):
             )
         if numeric_embedding is not None:
             width = layers[-1].out_features
-        for units in hidden_units:
-            layers.append(nn.Linear(width, int(units)))
-            if norm is not None:
-                layers.append(_NORMS[norm](int(units)))
-            layers.append(_activation(activation))
-            if dropout:
-                layers.append(nn.Dropout(dropout))
-            width = int(units)
+        if ensemble_size is not None and ensemble_size > 1:
+            # the first scaling is drawn per input feature: an embedded column's
+            # numbers share one draw (tabm's "chunks")
+            chunks = [1] * width
+            if layers:
+                chunks = [embedding_dim] * len(layers[0].embedded) + [1] * len(layers[0].passed)
+            layers += _packed_ensemble(
+                width, hidden_units, dropout, activation, norm, ensemble_size, chunks
+            )
+            width = int(hidden_units[0])
+        else:
+            for units in hidden_units:
+                layers.append(nn.Linear(width, int(units)))
+                if norm is not None:
+                    layers.append(_NORMS[norm](int(units)))
+                layers.append(_activation(activation))
+                if dropout:
+                    layers.append(nn.Dropout(dropout))
+                width = int(units)
         self.layers = nn.Sequential(*layers)
         self.out_features = width
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return self.layers(X)
+
+
+def _packed_ensemble(width, hidden_units, dropout, activation, norm, k, chunks) -> list:
+    """``tabm``'s view of ``k`` members and its BatchEnsemble MLP backbone."""
+    try:
+        import tabm
+    except ImportError:
+        raise ImportError(
+            "ensemble_size needs the 'tabm' package: pip install tabm (or skmtl[tabm])."
+        ) from None
+    units = {int(u) for u in hidden_units}
+    if len(units) != 1 or norm is not None or not isinstance(activation, str):
+        raise ValueError(
+            "ensemble_size packs members of an MLP with equal widths, no norm and an "
+            f"activation named as a string; got hidden_units={tuple(hidden_units)!r}, "
+            f"norm={norm!r}, activation={activation!r}."
+        )
+    names = {"relu": "ReLU", "gelu": "GELU", "silu": "SiLU", "tanh": "Tanh", "elu": "ELU"}
+    if activation not in names:
+        raise ValueError(f"ensemble_size supports the activations {sorted(names)}.")
+    backbone = tabm.make_tabm_backbone(
+        d_in=width,
+        n_blocks=len(hidden_units),
+        d_block=units.pop(),
+        dropout=dropout,
+        activation=names[activation],
+        k=k,
+        arch_type="tabm",
+        start_scaling_init="random-signs" if set(chunks) == {1} else "normal",
+        start_scaling_init_chunks=chunks,
+    )
+    return [tabm.EnsembleView(k=k), backbone]
+
+
+def member_mean(logits: torch.Tensor) -> torch.Tensor:
+    """The log of the members' mean probability, from ``(batch, k, classes)``
+    logits: softmax of the result is the ensemble's prediction."""
+    return torch.logsumexp(torch.log_softmax(logits.float(), dim=-1), dim=1) - math.log(
+        logits.shape[1]
+    )
 
 
 class MultiTaskModule(nn.Module):
@@ -262,8 +324,14 @@ class MultiTaskModule(nn.Module):
         return self.trunk(X, **kwargs)
 
     def forward_tasks(self, shared: torch.Tensor, X: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Each task's logits from the shared representation."""
-        return tuple(head(shared) for head in self.heads)
+        """Each task's logits from the shared representation. A packed
+        ensemble's ``(batch, k, width)`` gives each member's logits in
+        training, and their :func:`member_mean` otherwise."""
+        outputs = tuple(head(shared) for head in self.heads)
+        if shared.ndim == 3 and not self.training:
+            # a regression head has one output: the members' mean
+            return tuple(out.mean(1) if out.shape[-1] == 1 else member_mean(out) for out in outputs)
+        return outputs
 
     def forward(self, X: torch.Tensor, **kwargs) -> tuple[torch.Tensor, ...]:
         return self.forward_tasks(self.forward_shared(X, **kwargs), X)

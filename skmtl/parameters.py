@@ -100,6 +100,7 @@ PARAMETER_CONSTRAINTS: dict[str, list] = {
     "norm": [StrOptions({"batch", "layer"}), None],
     "numeric_embedding": [StrOptions({"auto", "piecewise_linear", "periodic"}), None],
     "n_bins": [Interval(Integral, 2, None, closed="left")],
+    "ensemble_size": [Interval(Integral, 1, None, closed="left"), None],
     "feature_scaling": [StrOptions(set(FEATURE_SCALINGS)), None],
     "early_stopping": ["boolean", str],
     "patience": [Interval(Integral, 1, None, closed="left")],

@@ -34,10 +34,18 @@ from sklearn.preprocessing import (
     RobustScaler,
     StandardScaler,
 )
-from skorch.callbacks import LRScheduler
+from skorch.callbacks import EpochScoring, EpochTimer, LRScheduler, PassthroughScoring
 
 from . import epochs
-from .callbacks import BestEpochEarlyStopping, EpochDecay, RecipeLRScheduler
+from .callbacks import (
+    BestEpochEarlyStopping,
+    DivergenceGuard,
+    EpochDecay,
+    RecipeLRScheduler,
+    TaskPrintLog,
+)
+from .history import TaskHistory
+from .metrics import mean_valid_accuracy
 from .scaling import TabularQuantileTransformer
 from .split import MultiTaskValidSplit
 from .validation import check_features
@@ -323,6 +331,22 @@ def monitor(net) -> tuple[str, bool]:
     if not isinstance(name, str):
         name = net._default_monitor
     return name, "loss" in name
+
+
+def default_callbacks(net) -> list[tuple[str, Any]]:
+    """The estimators' default callbacks: the per-task history first (its
+    columns feed the rest), the divergence guard, skorch's timer and scores,
+    :func:`recipe_callbacks` and the compact epoch table."""
+    return [
+        ("task_history", TaskHistory()),
+        ("divergence_guard", DivergenceGuard()),
+        ("epoch_timer", EpochTimer()),
+        ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+        ("valid_loss", PassthroughScoring(name="valid_loss")),
+        ("valid_acc", EpochScoring(mean_valid_accuracy, name="valid_acc", lower_is_better=False)),
+        *recipe_callbacks(net),
+        ("print_log", TaskPrintLog()),
+    ]
 
 
 def _schedules_itself(net) -> bool:

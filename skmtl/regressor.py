@@ -20,7 +20,7 @@ class MultiTaskRegressor(RegressorMixin, TaskViews, BaseMultiTaskNet):
 
     Parameters
     ----------
-    module, hidden_units, dropout, activation, norm, numeric_embedding, n_bins
+    module, hidden_units, dropout, activation, norm, numeric_embedding, n_bins, ensemble_size
         The network: as in :class:`~skmtl.MultiTaskClassifier`.
     feature_scaling, patience, lr_schedule, weight_decay, optimizer, lr
         The training recipe: as in :class:`~skmtl.MultiTaskClassifier`.
