@@ -36,7 +36,27 @@ def _activation(activation: str | type[nn.Module] | nn.Module) -> nn.Module:
     return activation()
 
 
-class PeriodicEmbedding(nn.Module):
+class _ColumnEmbedding(nn.Module):
+    """What the numeric embeddings share: ``embed`` maps the columns in
+    ``columns`` to ``(batch, n_columns, dim)``; the others pass through."""
+
+    def __init__(self, in_features: int, columns: Sequence[int] | None, dim: int):
+        super().__init__()
+        embedded = list(range(in_features)) if columns is None else [int(c) for c in columns]
+        passed = sorted(set(range(in_features)) - set(embedded))
+        self.register_buffer("embedded", torch.tensor(embedded, dtype=torch.long))
+        self.register_buffer("passed", torch.tensor(passed, dtype=torch.long))
+        self.out_features = len(embedded) * dim + len(passed)
+
+    def embed(self, values: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        features = self.embed(X[:, self.embedded]).flatten(1)
+        return torch.cat([features, X[:, self.passed]], dim=1)
+
+
+class PeriodicEmbedding(_ColumnEmbedding):
     """Numeric features as learned periodic embeddings (PLR, "lite" form).
 
     Each embedded feature ``x_j`` becomes ``ReLU(W [cos(2 pi c_j x_j),
@@ -74,22 +94,16 @@ class PeriodicEmbedding(nn.Module):
         dim: int = 16,
         scale: float = 1.0,
     ):
-        super().__init__()
-        embedded = list(range(in_features)) if columns is None else [int(c) for c in columns]
-        passed = sorted(set(range(in_features)) - set(embedded))
-        self.register_buffer("embedded", torch.tensor(embedded, dtype=torch.long))
-        self.register_buffer("passed", torch.tensor(passed, dtype=torch.long))
-        self.frequencies = nn.Parameter(torch.randn(len(embedded), n_frequencies) * scale)
+        super().__init__(in_features, columns, dim)
+        self.frequencies = nn.Parameter(torch.randn(len(self.embedded), n_frequencies) * scale)
         self.linear = nn.Linear(2 * n_frequencies, dim)
-        self.out_features = len(embedded) * dim + len(passed)
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        angles = 2 * torch.pi * self.frequencies * X[:, self.embedded, None]
-        features = torch.relu(self.linear(torch.cat([angles.cos(), angles.sin()], dim=-1)))
-        return torch.cat([features.flatten(1), X[:, self.passed]], dim=1)
+    def embed(self, values: torch.Tensor) -> torch.Tensor:
+        angles = 2 * torch.pi * self.frequencies * values[..., None]
+        return torch.relu(self.linear(torch.cat([angles.cos(), angles.sin()], dim=-1)))
 
 
-class PiecewiseLinearEmbedding(nn.Module):
+class PiecewiseLinearEmbedding(_ColumnEmbedding):
     """Numeric features through a piecewise-linear encoding and a learned map.
 
     Each embedded column is encoded against its bin edges (its training
@@ -124,22 +138,16 @@ class PiecewiseLinearEmbedding(nn.Module):
         columns: Sequence[int] | None = None,
         dim: int = 16,
     ):
-        super().__init__()
+        super().__init__(in_features, columns, dim)
         from rtdl_num_embeddings import PiecewiseLinearEmbeddings
 
-        embedded = list(range(in_features)) if columns is None else [int(c) for c in columns]
-        if len(bins) != len(embedded):
-            raise ValueError(f"{len(bins)} lists of bin edges for {len(embedded)} columns.")
-        passed = sorted(set(range(in_features)) - set(embedded))
-        self.register_buffer("embedded", torch.tensor(embedded, dtype=torch.long))
-        self.register_buffer("passed", torch.tensor(passed, dtype=torch.long))
+        if len(bins) != len(self.embedded):
+            raise ValueError(f"{len(bins)} lists of bin edges for {len(self.embedded)} columns.")
         edges = [torch.as_tensor(b, dtype=torch.float32) for b in bins]
         self.embedding = PiecewiseLinearEmbeddings(edges, dim, activation=False, version="B")
-        self.out_features = len(embedded) * dim + len(passed)
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        features = self.embedding(X[:, self.embedded]).flatten(1)
-        return torch.cat([features, X[:, self.passed]], dim=1)
+    def embed(self, values: torch.Tensor) -> torch.Tensor:
+        return self.embedding(values)
 
 
 #: ``numeric_embedding`` -> the module that embeds the columns.

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+from skorch.callbacks import Callback
 
 from skmtl import MultiTaskClassifier, MultiTaskValidSplit
 from skmtl.datasets import load_penguins
@@ -26,6 +27,17 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "soak" in item.keywords:
             item.add_marker(skip)
+
+
+class StopAfter(Callback):
+    """Interrupts a fit after ``epochs`` epochs of history, as Ctrl-C would."""
+
+    def __init__(self, epochs):
+        self.epochs = epochs
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epochs:
+            raise KeyboardInterrupt
 
 
 def make_clf(**params) -> MultiTaskClassifier:

@@ -6,7 +6,7 @@ size and epochs that follow the data; each one a parameter that can be set."""
 import numpy as np
 import pytest
 import torch
-from conftest import make_clf, make_tasks
+from conftest import StopAfter, make_clf, make_tasks
 from scipy import stats
 from sklearn.base import clone
 from sklearn.preprocessing import QuantileTransformer, RobustScaler, StandardScaler
@@ -302,21 +302,10 @@ def test_cosine_schedule_follows_the_formula():
 def test_a_resumed_fit_takes_up_the_decay_where_it_stopped():
     X, Y = _noisy()
     full = make_clf(lr=0.1, max_epochs=6).fit(X, Y)
-    part = make_clf(lr=0.1, max_epochs=6, callbacks=[("stop", _StopAfter(3))]).fit(X, Y)
+    part = make_clf(lr=0.1, max_epochs=6, callbacks=[("stop", StopAfter(3))]).fit(X, Y)
     assert len(part.history) == 3
     part.set_params(max_epochs=3, warm_start=True).fit(X, Y)
     np.testing.assert_allclose(part.history[:, "event_lr"], full.history[:, "event_lr"])
-
-
-class _StopAfter(Callback):
-    """Interrupts a fit after ``epochs`` epochs, as Ctrl-C would."""
-
-    def __init__(self, epochs):
-        self.epochs = epochs
-
-    def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == self.epochs:
-            raise KeyboardInterrupt
 
 
 def test_auto_split_holds_out_rows_only_for_early_stopping():

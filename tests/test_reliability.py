@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import make_clf, make_tasks
+from conftest import StopAfter, make_clf, make_tasks
 from sklearn.exceptions import InconsistentVersionWarning as SklearnVersionWarning
 from skorch.callbacks import Callback, Checkpoint, ProgressBar
 
@@ -144,22 +144,11 @@ def test_warm_start_resume_is_bit_for_bit(tasks_data):
     assert torch.equal(weights(full), weights(warm.fit(X, Y).fit(X, Y)))
     # the default decay: a fit of 6 interrupted after 3, then resumed warm for 3
     full = make_clf(max_epochs=6, dropout=0.2).fit(X, Y)
-    cut = make_clf(max_epochs=6, dropout=0.2, warm_start=True, callbacks=[("cut", _Cut(3))])
+    cut = make_clf(max_epochs=6, dropout=0.2, warm_start=True, callbacks=[("cut", StopAfter(3))])
     cut.fit(X, Y)
     cut.set_params(max_epochs=3, callbacks=None).fit(X, Y)
     assert len(cut.history) == 6
     assert torch.equal(weights(full), weights(cut))
-
-
-class _Cut(Callback):
-    """Interrupts a fit after ``epochs`` epochs, as Ctrl-C would."""
-
-    def __init__(self, epochs):
-        self.epochs = epochs
-
-    def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == self.epochs:
-            raise KeyboardInterrupt
 
 
 def test_epoch_seeding_leaves_the_callers_random_state_alone(tasks_data):
