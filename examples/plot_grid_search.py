@@ -39,7 +39,7 @@ model = make_pipeline(
 search = GridSearchCV(
     model,
     {
-        "multitaskclassifier__lr": [1e-3, 1e-2],
+        "multitaskclassifier__lr": [3e-3, 1e-2],
         "multitaskclassifier__hidden_units": [(16,), (64, 64)],
     },
     scoring={

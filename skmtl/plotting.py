@@ -50,7 +50,7 @@ def _series(history, key: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(epochs), np.asarray(values, dtype=float)
 
 
-def plot_learning_curves(estimator, *, metric: bool = False, ax=None):
+def plot_learning_curves(estimator, *, metric: bool = False, selection: bool = False, ax=None):
     """Each task's training and validation loss (or validation score) by epoch.
 
     Parameters
@@ -60,6 +60,10 @@ def plot_learning_curves(estimator, *, metric: bool = False, ax=None):
     metric : bool, default=False
         Plot each task's validation score (``valid_acc_<task>``, or
         ``valid_r2_<task>`` for a regression task) instead of the losses.
+    selection : bool, default=False
+        Plot the run that chose the epoch count (``selection_history_``, of
+        ``max_epochs="auto"``, with its validation split) instead of the
+        final fit, which trains on every row.
     ax : matplotlib Axes, optional
 
     Returns
@@ -76,14 +80,21 @@ def plot_learning_curves(estimator, *, metric: bool = False, ax=None):
     >>> from skmtl.datasets import load_penguins
     >>> from skmtl.plotting import plot_learning_curves
     >>> X, Y = load_penguins(return_X_y=True)
-    >>> clf = MultiTaskClassifier(max_epochs=5, random_state=0).fit(X.fillna(X.mean()), Y)
-    >>> ax = plot_learning_curves(clf)
+    >>> clf = MultiTaskClassifier(hidden_units=(16,), random_state=0).fit(X.fillna(X.mean()), Y)
+    >>> ax = plot_learning_curves(clf, selection=True)
     >>> len(ax.get_lines())  # train and valid loss of each of the 3 tasks
     6
     """
     model = _model(estimator)
     ax = _axes(ax)
     history = model.history
+    if selection:
+        if not hasattr(model, "selection_history_"):
+            raise ValueError(
+                "selection=True plots the run that chose the epoch count, which only a "
+                "fit with max_epochs='auto' (and no early_stopping or train_split) has."
+            )
+        history = model.selection_history_
     regression = dict(zip(model.tasks_, model.target_encoder_.regression_, strict=True))
     for task in model.tasks_:
         if metric:

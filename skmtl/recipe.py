@@ -6,17 +6,22 @@ numbers. Their ``"auto"`` settings decide from ``X`` itself:
 =====================  =======================  ==============================
 X                      ``feature_scaling``      ``numeric_embedding``
 =====================  =======================  ==============================
-dense 2-D              ``"quantile"``           ``"periodic"`` for skmtl's own
-                                                MLPs, on the columns with more
-                                                than two values, unless more
-                                                than :data:`MAX_EMBEDDED_COLUMNS`
+dense 2-D              ``"quantile"`` (0/1      ``"piecewise_linear"`` for
+                       columns as they are)     skmtl's own MLPs, on the
+                                                columns with more than two
+                                                values, unless more than
+                                                :data:`MAX_EMBEDDED_COLUMNS`
+                                                or fewer than
+                                                :data:`MIN_EMBEDDED_ROWS` rows
 sparse 2-D             none (keeps sparsity)    none
 N-D (images, ...)      none                     none
 =====================  =======================  ==============================
 
 An explicit request that cannot apply (scaling N-D X, a scaler that would
 densify sparse X, embedding for a custom trunk) is an error, never ignored.
-The early-stopping and learning-rate callbacks of the recipe live here too.
+The width, batch size and validation split that follow the data, and the
+early-stopping and learning-rate callbacks of the recipe, live here too;
+the epoch count is :mod:`skmtl.epochs`'s.
 """
 
 from __future__ import annotations
@@ -53,6 +58,11 @@ from .validation import check_features
 #: ``numeric_embedding="auto"`` embeds at most this many columns: beyond it
 #: the embedding's width (16 per column) would dwarf the network it feeds.
 MAX_EMBEDDED_COLUMNS = 256
+
+#: ... and only from this many training rows: below it the embedding's
+#: parameters (``n_bins`` x 16 per column) cost more accuracy than they add
+#: (docs/accuracy.md: +2.0 points on penguins without it).
+MIN_EMBEDDED_ROWS = 500
 
 #: Scalers that keep a sparse matrix sparse.
 _SPARSE_SAFE = ("maxabs", None)
@@ -236,7 +246,7 @@ def embedded_columns(kind, X, *, own_mlp: bool) -> list[int] | None:
         return None
     two_valued = ((X == X.min(axis=0)) | (X == X.max(axis=0))).all(axis=0)
     columns = np.flatnonzero(~two_valued).tolist()
-    if kind == "auto" and len(columns) > MAX_EMBEDDED_COLUMNS:
+    if kind == "auto" and (len(columns) > MAX_EMBEDDED_COLUMNS or len(X) < MIN_EMBEDDED_ROWS):
         return None
     return columns
 

@@ -78,3 +78,21 @@ def test_foreign_or_unfitted_estimators_are_refused():
         plot_learning_curves(LogisticRegression())
     with pytest.raises(NotFittedError):
         plot_task_weights(make_clf())
+
+
+def test_the_selection_run_of_auto_epochs_can_be_plotted():
+    from conftest import make_tasks
+
+    from skmtl import MultiTaskClassifier
+
+    X, Y = make_tasks()
+    clf = MultiTaskClassifier(hidden_units=(8,), patience=2, random_state=0).fit(X, Y)
+    ax = plot_learning_curves(clf, selection=True, metric=True)
+    first = ax.get_lines()[0]
+    np.testing.assert_allclose(
+        first.get_ydata(), clf.selection_history_[:, f"valid_acc_{clf.tasks_[0]}"]
+    )
+    # the final fit has no validation split: training losses only
+    assert len(plot_learning_curves(clf).get_lines()) == len(clf.tasks_)
+    with pytest.raises(ValueError, match="only a fit with max_epochs='auto'"):
+        plot_learning_curves(make_clf().fit(X, Y), selection=True)

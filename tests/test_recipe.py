@@ -21,7 +21,7 @@ from skmtl.recipe import auto_batch_size, auto_hidden_units, monitor
 from skmtl.scaling import TabularQuantileTransformer
 
 
-def skewed_tasks(n=400, seed=0):
+def skewed_tasks(n=600, seed=0):
     """Features on wildly different, skewed scales; labels from their ranks."""
     rng = np.random.default_rng(seed)
     X = np.column_stack(
@@ -118,8 +118,20 @@ def test_bins_are_quantiles_of_the_scaled_training_column():
     assert len(edges) == 9 and np.all(np.diff(edges) > 0)
     np.testing.assert_allclose(edges, np.quantile(scaled, np.linspace(0, 1, 9)), atol=1e-4)
     # a small table gets at most one bin per two rows
-    small = make_clf(max_epochs=0).fit(X[:30], {k: v[:30] for k, v in Y.items()})
+    small = make_clf(max_epochs=0, numeric_embedding="piecewise_linear")
+    small.fit(X[:30], {k: v[:30] for k, v in Y.items()})
     assert max(len(e) for e in small.embedding_bins_) <= 30 // 2 + 1
+
+
+def test_auto_embeds_only_tables_of_500_rows_or_more():
+    X, Y = skewed_tasks(n=499)
+    assert make_clf(max_epochs=0).fit(X, Y).embedded_columns_ is None
+    X, Y = skewed_tasks(n=500)
+    assert make_clf(max_epochs=0).fit(X, Y).embedded_columns_ == [0, 1]
+    # an explicit request embeds at any size
+    X, Y = skewed_tasks(n=100)
+    explicit = make_clf(max_epochs=0, numeric_embedding="piecewise_linear").fit(X, Y)
+    assert explicit.embedded_columns_ == [0, 1]
 
 
 def test_periodic_embedding_is_an_option():
