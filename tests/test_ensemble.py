@@ -51,7 +51,9 @@ def test_the_loss_is_the_mean_of_the_members_losses():
 
 def test_an_ensemble_of_one_is_the_plain_mlp():
     clf, X, _ = _fit(ensemble_size=1)
-    assert isinstance(clf.module_.trunk.layers[1], torch.nn.Linear)
+    kinds = {type(m).__module__.split(".")[0] for m in clf.module_.modules()}
+    assert "tabm" not in kinds
+    assert isinstance(clf.module_.trunk.layers[0], torch.nn.Linear)
 
 
 def test_the_regressor_averages_its_members():

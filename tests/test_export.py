@@ -119,18 +119,22 @@ def penguin_split():
 @pytest.fixture(scope="module")
 def default_clf(penguin_split):
     X, Y, _, _ = penguin_split
-    return MultiTaskClassifier(max_epochs=8, hidden_units=(32, 32), random_state=0).fit(X, Y)
+    # the default recipe, with the embedding the 500-row rule leaves out here
+    clf = MultiTaskClassifier(
+        max_epochs=8, hidden_units=(32, 32), numeric_embedding="piecewise_linear", random_state=0
+    )
+    return clf.fit(X, Y)
 
 
 # ------------------------------------------------------------- estimators
 
 
-def test_default_recipe_quantile_scaling_and_periodic_embedding(default_clf, penguin_split):
+def test_default_recipe_quantile_scaling_and_piecewise_linear_embedding(default_clf, penguin_split):
     clf = default_clf
     _, _, X_test, _ = penguin_split
     assert isinstance(clf.feature_scaler_, QuantileTransformer)
     assert clf.feature_scaler_.output_distribution == "normal"
-    assert clf.embedded_columns_  # the periodic embedding is in the network
+    assert clf.embedded_columns_ and clf.embedding_bins_  # the embedding is in the network
     before = clf.predict_proba(X_test)
     model = to_onnx(clf)
     assert [i.name for i in model.graph.input] == ["X"]
@@ -165,6 +169,7 @@ def test_experts(architecture):
     X, Y = make_tasks(300)
     # batch norm and dropout: the graph is the network in eval mode
     clf = make_clf(architecture=architecture, norm="batch", dropout=0.3, max_epochs=4)
+    clf.set_params(numeric_embedding="periodic" if architecture == "mmoe" else "piecewise_linear")
     clf.fit(X[:200], rows(Y, 200))
     assert clf.embedded_columns_
     out = run(to_onnx(clf), X[200:])

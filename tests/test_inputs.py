@@ -362,7 +362,7 @@ def test_the_auto_recipe_is_off_for_n_d_X(cnn, digits, embedding):
 
 
 def test_the_auto_recipe_is_on_for_dense_2_d_X():
-    X, Y = make_tasks(n=64, n_features=6)
+    X, Y = make_tasks(n=600, n_features=6)
     clf = make_clf(max_epochs=1).fit(X, Y)
     assert isinstance(clf.feature_scaler_, QuantileTransformer)
     assert isinstance(clf.embedded_columns_, list) and clf.embedded_columns_ == list(range(6))

@@ -215,7 +215,7 @@ def test_a_trunk_instance_is_passed_back_at_load(tmp_path):
 @pytest.fixture
 def saved(tmp_path):
     X, Y = make_tasks()
-    clf = make_clf().fit(X, Y)
+    clf = make_clf(numeric_embedding="piecewise_linear").fit(X, Y)
     path = tmp_path / "model.skmtl"
     skmtl.save(clf, path)
     return clf, path, X

@@ -214,7 +214,7 @@ def test_periodic_embedding_of_sparse_X_is_refused():
         make_clf(numeric_embedding="periodic").fit(X, Y)
 
 
-def _wide_table(n_numeric: int, n_binary: int = 0, n: int = 40, seed: int = 0):
+def _wide_table(n_numeric: int, n_binary: int = 0, n: int = 500, seed: int = 0):
     rng = np.random.default_rng(seed)
     numeric = rng.normal(size=(n, n_numeric))
     binary = rng.integers(0, 2, size=(n, n_binary)).astype(float)
