@@ -128,7 +128,7 @@ class PiecewiseLinearEmbedding(_ColumnEmbedding):
     Attributes
     ----------
     out_features : int
-        ``dim`` per embedded column plus one per passed-through column.
+        As in :class:`PeriodicEmbedding`.
     """
 
     def __init__(
