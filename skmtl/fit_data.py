@@ -80,7 +80,6 @@ def prepare_fit(net, X, Y, *, reset: bool, classes=None, **fit_params):
     X = check_features(net, X, reset=reset)
     if reset:
         net.__dict__.pop("selection_history_", None)
-    if reset:
         codes = _fit_targets(net, X, Y, classes)
     else:
         codes = net.target_encoder_.transform(Y)

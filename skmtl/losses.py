@@ -49,7 +49,7 @@ class MultiTaskLoss(nn.Module):
 
     def _mixed_sums_and_counts(self, y_pred, y_true) -> tuple[torch.Tensor, torch.Tensor]:
         """Float targets (any regression task): NaN marks a missing label."""
-        labelled = ~torch.isnan(y_true)
+        labelled = _labelled(y_true)
         filled = torch.nan_to_num(y_true, nan=float(MISSING))
         sums = []
         for t, out in enumerate(y_pred):
@@ -71,12 +71,10 @@ class MultiTaskLoss(nn.Module):
             k = y_pred[0].shape[1]
             flat = [out.flatten(0, 1) for out in y_pred]
             sums, _ = self._sums_and_counts(flat, y_true.repeat_interleave(k, dim=0))
-            if y_true.is_floating_point():
-                return sums / k, (~torch.isnan(y_true)).sum(dim=0)
-            return sums / k, (y_true != MISSING).sum(dim=0)
+            return sums / k, _labelled(y_true).sum(dim=0)
         if y_true.is_floating_point():
             return self._mixed_sums_and_counts(y_pred, y_true)
-        counts = (y_true != MISSING).sum(dim=0)
+        counts = _labelled(y_true).sum(dim=0)
         crit = self.criterion
         if type(crit) is nn.CrossEntropyLoss and crit.ignore_index == MISSING:
             # one fused kernel per task: cross-entropy summed, missing rows ignored
@@ -95,7 +93,7 @@ class MultiTaskLoss(nn.Module):
             sums = [crit(logits.float(), y_true[:, t]).sum() for t, logits in enumerate(y_pred)]
         else:  # a criterion that knows nothing of missing labels: mask its rows
             target = y_true.clamp(min=0)
-            labelled = y_true != MISSING
+            labelled = _labelled(y_true)
             sums = [
                 (crit(logits.float(), target[:, t]) * labelled[:, t]).sum()
                 for t, logits in enumerate(y_pred)
@@ -122,3 +120,9 @@ class MultiTaskLoss(nn.Module):
         """Whether each task takes part in the last batch: it has a label there
         and a non-zero static weight (a task weighted 0 counts as absent)."""
         return (self.last_counts > 0) & (self.weights > 0)
+
+
+def _labelled(y_true: torch.Tensor) -> torch.Tensor:
+    """Which entries of the targets hold a label: not NaN (float targets, with
+    a regression task) or not ``MISSING`` (class codes)."""
+    return ~torch.isnan(y_true) if y_true.is_floating_point() else y_true != MISSING

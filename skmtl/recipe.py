@@ -51,7 +51,7 @@ from .callbacks import (
 )
 from .history import TaskHistory
 from .metrics import mean_valid_accuracy
-from .scaling import TabularQuantileTransformer
+from .scaling import TabularQuantileTransformer, two_valued_columns
 from .split import MultiTaskValidSplit
 from .validation import check_features
 
@@ -212,9 +212,6 @@ def network_input(net, X):
 #: The explicit ``numeric_embedding`` settings.
 EMBEDDING_KINDS = ("piecewise_linear", "periodic")
 
-#: ``n_bins``: at most this many quantile bins per embedded column.
-DEFAULT_BINS = 48
-
 #: Bin edges are read off at most this many rows.
 _BIN_ROWS = 100_000
 
@@ -244,31 +241,37 @@ def embedded_columns(kind, X, *, own_mlp: bool) -> list[int] | None:
             )
     elif not own_mlp or shape != "tabular":  # "auto"
         return None
-    two_valued = ((X == X.min(axis=0)) | (X == X.max(axis=0))).all(axis=0)
-    columns = np.flatnonzero(~two_valued).tolist()
+    columns = np.flatnonzero(~two_valued_columns(X)).tolist()
     if kind == "auto" and (len(columns) > MAX_EMBEDDED_COLUMNS or len(X) < MIN_EMBEDDED_ROWS):
         return None
     return columns
 
 
+def _embedding(kind):
+    """An explicit ``numeric_embedding`` setting: ``"auto"`` is ``"piecewise_linear"``."""
+    return "piecewise_linear" if kind == "auto" else kind
+
+
 def embedding_kind(net) -> str | None:
-    """The embedding the fitted ``net`` uses: ``"auto"`` is ``"piecewise_linear"``;
-    none without a column to embed."""
-    if not net.embedded_columns_:
-        return None
-    return "piecewise_linear" if net.numeric_embedding == "auto" else net.numeric_embedding
+    """The embedding the fitted ``net`` uses; none without a column to embed."""
+    return _embedding(net.numeric_embedding) if net.embedded_columns_ else None
 
 
-def embedding_bins(X, columns, n_bins: int, random_state=None) -> list[list[float]]:
-    """The quantile bin edges of each column in ``columns`` of the scaled
-    training ``X`` (``rtdl_num_embeddings.compute_bins``), read off at most
-    100,000 rows; as lists of floats, so that they pickle and save as JSON."""
+def embedding_bins(X, scaler, columns, n_bins: int) -> list[list[float]]:
+    """The quantile bin edges of each column in ``columns`` of the training
+    ``X`` through the fitted ``scaler`` (or None), by
+    ``rtdl_num_embeddings.compute_bins``, read off at most 100,000 rows
+    (only those are scaled here); as lists of floats, so that they pickle
+    and save as JSON."""
     from rtdl_num_embeddings import compute_bins
 
     rows = np.arange(X.shape[0])
     if len(rows) > _BIN_ROWS:
         rows = np.sort(np.random.default_rng(0).choice(rows, _BIN_ROWS, replace=False))
-    values = torch.as_tensor(np.ascontiguousarray(X[np.ix_(rows, columns)], dtype=np.float32))
+        X = X[rows]
+    if scaler is not None:
+        X = scale_features(scaler, X)
+    values = torch.as_tensor(np.ascontiguousarray(X[:, columns], dtype=np.float32))
     # at most one bin per two rows: a small table gets bins it can fill
     n_bins = max(1, min(n_bins, len(rows) // 2))
     return [edges.tolist() for edges in compute_bins(values, n_bins)]
@@ -286,9 +289,8 @@ def fit_recipe(net, X, *, own_mlp: bool):
     else:
         scaler.fit(X)
     bins = None
-    if columns and net.numeric_embedding in ("auto", "piecewise_linear"):
-        scaled = X if scaler is None else scale_features(scaler, X)
-        bins = embedding_bins(scaled, columns, net.n_bins)
+    if columns and _embedding(net.numeric_embedding) == "piecewise_linear":
+        bins = embedding_bins(X, scaler, columns, net.n_bins)
     return scaler, columns, bins
 
 

@@ -7,6 +7,13 @@ from sklearn.preprocessing import QuantileTransformer
 from sklearn.utils.validation import check_is_fitted
 
 
+def two_valued_columns(values: np.ndarray) -> np.ndarray:
+    """Which columns of ``values`` hold at most two distinct values (NaN aside
+    makes a column many-valued): one-hot columns, flags, constants."""
+    low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
+    return ((values == low) | (values == high)).all(axis=0)
+
+
 class TabularQuantileTransformer(QuantileTransformer):
     """scikit-learn's ``QuantileTransformer`` that leaves two-valued columns alone.
 
@@ -39,9 +46,9 @@ class TabularQuantileTransformer(QuantileTransformer):
 
     def fit(self, X, y=None):
         super().fit(X, y)
-        values = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
-        low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
-        self.passthrough_ = (np.isclose(values, low) | np.isclose(values, high)).all(axis=0)
+        self.passthrough_ = two_valued_columns(
+            X.toarray() if hasattr(X, "toarray") else np.asarray(X)
+        )
         return self
 
     def transform(self, X):
