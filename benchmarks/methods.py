@@ -28,7 +28,7 @@ from sklearn.model_selection import train_test_split
 
 from skmtl import MultiTaskClassifier
 from skmtl.datasets import load_penguins
-from skmtl.weighting import STRATEGIES
+from skmtl.nn import STRATEGIES
 
 LOOPS = {0: 1, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 1, 7: 0, 8: 2, 9: 1}
 ARCHITECTURES = ("shared", "mmoe", "ple")

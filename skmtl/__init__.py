@@ -1,17 +1,11 @@
 """skmtl: multi-task learning that behaves like any scikit-learn estimator."""
 
-from .analysis import compare_single_task
-from .classifier import MultiTaskClassifier
-from .export import to_onnx
-from .metrics import task_scorer
-from .pipeline import make_tabular_pipeline
-from .regressor import MultiTaskRegressor
-from .saving import load, save
-from .split import MultiTaskValidSplit
-from .views import task_view
-from .weighting import TaskWeighting
-
-__version__ = "0.1.0"
+from ._version import __version__
+from .estimators import MultiTaskClassifier, MultiTaskRegressor, make_tabular_pipeline, task_view
+from .io import load, save, to_onnx
+from .model_selection import compare_single_task, task_scorer
+from .nn import TaskWeighting
+from .training import MultiTaskValidSplit
 
 __all__ = [
     "MultiTaskClassifier",

@@ -1,11 +1,12 @@
-"""Shared data and small, fast estimator configurations for the tests."""
+"""Shared fixtures of the tests, and the options and profiles of the run.
 
-import numpy as np
+The helpers that tests import (small estimators, data, a stopping
+callback) are in ``tests/support.py``."""
+
 import pytest
 from hypothesis import HealthCheck, settings
-from skorch.callbacks import Callback
+from support import make_tasks
 
-from skmtl import MultiTaskClassifier, MultiTaskValidSplit
 from skmtl.datasets import load_penguins
 
 # Property tests: a small budget by default (CI); ``--hypothesis-profile=long``
@@ -29,44 +30,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-class StopAfter(Callback):
-    """Interrupts a fit after ``epochs`` epochs of history, as Ctrl-C would."""
-
-    def __init__(self, epochs):
-        self.epochs = epochs
-
-    def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == self.epochs:
-            raise KeyboardInterrupt
-
-
-def make_clf(**params) -> MultiTaskClassifier:
-    """A small network that trains in well under a second, with a 20%
-    validation split (the default recipe has none) for the history's
-    validation scores."""
-    defaults = dict(
-        hidden_units=(16,),
-        max_epochs=5,
-        lr=0.01,
-        batch_size=64,
-        random_state=0,
-        train_split=MultiTaskValidSplit(0.2),
-    )
-    return MultiTaskClassifier(**{**defaults, **params})
-
-
-def make_tasks(n: int = 240, n_features: int = 6, seed: int = 0):
-    """Learnable synthetic data: three tasks of different label types."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, n_features))
-    Y = {
-        "binary": (X[:, 0] + X[:, 1] > 0).astype(int),
-        "colour": np.array(["red", "green", "blue"])[np.digitize(X[:, 2] - X[:, 3], [-0.5, 0.5])],
-        "flag": X[:, 4] > 0,
-    }
-    return X, Y
-
-
 @pytest.fixture
 def tasks_data():
     return make_tasks()
@@ -80,15 +43,3 @@ def penguins():
     X, Y = X[keep].reset_index(drop=True), Y[keep].reset_index(drop=True)
     X = (X - X.mean()) / X.std()
     return X, Y
-
-
-def run_python_blocks(path, min_blocks: int = 1) -> dict:
-    """Run a Markdown page's ```python blocks in order, in one namespace."""
-    import re
-
-    blocks = re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.S)
-    assert len(blocks) >= min_blocks
-    namespace: dict = {}
-    for block in blocks:
-        exec(compile(block, str(path), "exec"), namespace)
-    return namespace
