@@ -213,8 +213,8 @@ class MLPTrunk(nn.Module):
         super().__init__()
         if numeric_embedding is not None and numeric_embedding not in EMBEDDINGS:
             raise ValueError(
-                f"Unknown numeric_embedding {numeric_embedding!r}; use None, "
-                "'piecewise_linear' or 'periodic'."
+                f"Unknown numeric_embedding {numeric_embedding!r}; use None or one of "
+                f"{sorted(EMBEDDINGS)}."
             )
         if numeric_embedding == "piecewise_linear" and embedding_bins is None:
             raise ValueError("numeric_embedding='piecewise_linear' needs embedding_bins.")
