@@ -58,3 +58,19 @@ def run_python_blocks(path, min_blocks: int = 1) -> dict:
     for block in blocks:
         exec(compile(block, str(path), "exec"), namespace)
     return namespace
+
+
+def ddp_settings() -> dict:
+    """The settings of the distributed fit and of the one-process fit it is
+    compared with (tests/distributed): the same effective batch of 64 rows."""
+    return dict(
+        hidden_units=(32,),
+        max_epochs=8,
+        lr=0.01,
+        batch_size=64,
+        random_state=0,
+        n_threads=1,
+        dropout=0.0,
+        train_split=MultiTaskValidSplit(0.2),
+        verbose=0,
+    )

@@ -1,6 +1,7 @@
-"""The features ``X``: checks, scaling, and the tensors the network reads."""
+"""The features ``X``: checks, scaling, memory-mapped tables, and the tensors the network reads."""
 
 from ._checks import check_features, check_n_rows, check_target_shape, warn_large_values
+from ._mapped import MappedRows, is_mapped, sample_rows
 from ._scaling import (
     SCALERS,
     TabularQuantileTransformer,
@@ -11,6 +12,7 @@ from ._scaling import (
     two_valued_columns,
 )
 from ._tensors import (
+    MappedData,
     SparseData,
     TensorBatches,
     TensorData,
@@ -24,6 +26,10 @@ from ._tensors import (
 )
 
 __all__ = [
+    "MappedData",
+    "MappedRows",
+    "is_mapped",
+    "sample_rows",
     "SCALERS",
     "make_feature_scaler",
     "quantile_bins",

@@ -10,6 +10,8 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.validation import check_array, validate_data
 
+from ._mapped import blocks, is_mapped
+
 
 def _non_numeric_message(estimator, columns=None) -> str:
     name = type(estimator).__name__
@@ -71,13 +73,14 @@ def _bad_columns(X) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(np.isnan(flat).any(axis=0)), np.flatnonzero(np.isinf(flat).any(axis=0))
 
 
-def _non_finite_message(estimator, X) -> str:
+def _non_finite_message(estimator, X, bad=None) -> str:
+    """The error for NaN or infinite values: ``bad``, the columns with each
+    (found here when not given), named."""
     names = getattr(estimator, "feature_names_in_", None)
     where = "flattened feature(s)" if X.ndim > 2 else "column(s)"
     found = []
-    for what, cols in zip(
-        ("NaN", "infinity (or a value too large for float32)"), _bad_columns(X), strict=True
-    ):
+    bad = _bad_columns(X) if bad is None else bad
+    for what, cols in zip(("NaN", "infinity (or a value too large for float32)"), bad, strict=True):
         if len(cols):
             shown = [names[c] for c in cols[:20]] if names is not None else cols[:20].tolist()
             found.append(f"{what} in {where} {shown}")
@@ -99,6 +102,28 @@ def _all_finite(values: np.ndarray) -> bool:
     return bool(np.isfinite(values).all())
 
 
+def _check_mapped(estimator, X, *, reset: bool):
+    """A memory-mapped ``X``, checked a block of rows at a time and returned
+    as it is (still in its file): numeric, of the fitted shape, finite."""
+    if X.dtype.kind not in "fiub":
+        raise ValueError(_non_numeric_message(estimator))
+    head = np.asarray(X[: min(len(X), 2)])
+    if X.ndim > 2:
+        _check_nd(estimator, head, reset=reset)
+    else:
+        validate_data(estimator, head, reset=reset, ensure_all_finite=False, ensure_min_samples=0)
+    nan, inf = set(), set()
+    for block in blocks(X):  # float32, as the network reads it
+        if not _all_finite(block):
+            cols = _bad_columns(block)
+            nan.update(cols[0].tolist())
+            inf.update(cols[1].tolist())
+    if nan or inf:
+        bad = (np.array(sorted(nan), dtype=int), np.array(sorted(inf), dtype=int))
+        raise ValueError(_non_finite_message(estimator, X, bad))
+    return X
+
+
 def check_features(estimator, X, *, reset: bool):
     """Validate ``X`` as the network's float32 input.
 
@@ -106,6 +131,8 @@ def check_features(estimator, X, *, reset: bool):
       ``n_features_in_`` and ``feature_names_in_`` set (``reset=True``) or
       checked through scikit-learn.
     * sparse matrices or arrays of any format: CSR float32, never densified.
+    * memory-mapped arrays (``np.load(path, mmap_mode="r")``): checked a
+      block of rows at a time and returned as they are, never read whole.
     * N-D arrays (images ``(n, C, H, W)``, sequences ``(n, T, F)``), with a
       custom trunk: float32, its sample shape checked against
       ``input_shape_`` after fit (the estimator sets it in fit).
@@ -113,6 +140,10 @@ def check_features(estimator, X, *, reset: bool):
     Raises a ``ValueError`` naming the columns for non-numeric, NaN or
     infinite values, with the fix.
     """
+    if is_mapped(X):
+        if not reset and hasattr(estimator, "input_shape_") and X.ndim <= 2:
+            raise ValueError(_shape_message(estimator, X.shape, estimator.input_shape_))
+        return _check_mapped(estimator, X, reset=reset)
     if isinstance(X, Mapping) and not sp.issparse(X):  # a dok matrix is a dict too
         raise ValueError(
             f"X is a dict of arrays (keys {list(X)[:5]}); {type(estimator).__name__} takes "

@@ -10,10 +10,18 @@ from sklearn.base import TransformerMixin
 from sklearn.preprocessing import MaxAbsScaler, QuantileTransformer, RobustScaler, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from ._mapped import blocks, is_mapped
+
 
 def two_valued_columns(values: np.ndarray) -> np.ndarray:
     """Which columns of ``values`` hold at most two distinct values (NaN aside
-    makes a column many-valued): one-hot columns, flags, constants."""
+    makes a column many-valued): one-hot columns, flags, constants. A
+    memory-mapped ``values`` is read a block of rows at a time."""
+    if is_mapped(values):
+        low = np.fmin.reduce([np.nanmin(block, axis=0) for block in blocks(values)])
+        high = np.fmax.reduce([np.nanmax(block, axis=0) for block in blocks(values)])
+        ends = [((block == low) | (block == high)).all(axis=0) for block in blocks(values)]
+        return np.logical_and.reduce(ends)
     low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
     return ((values == low) | (values == high)).all(axis=0)
 

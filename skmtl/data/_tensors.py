@@ -10,7 +10,9 @@ number of dimensions (tables, images, sequences).
 
 Sparse ``X`` stays a scipy CSR matrix in host memory (:class:`SparseData`):
 each batch's rows are densified on their own and copied to the device, so
-the whole matrix is never dense.
+the whole matrix is never dense. A memory-mapped ``X`` stays in its file
+(:class:`MappedData`): each batch's rows are read, scaled and copied on
+their own, so the whole table is never in memory.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ import torch
 from skorch.dataset import Dataset as SkorchDataset
 from torch.utils.data import DataLoader, Dataset, Subset
 
-#: The most float32 values a dense batch of sparse ``X`` may hold (64 MB).
+from ._mapped import RELEASE_BYTES, is_mapped, read_rows, release_pages
+from ._scaling import scale_features
+
+#: The most float32 values an inference batch of sparse or mapped ``X`` may hold (64 MB).
 SPARSE_BATCH_VALUES = 2**24
 
 # DataLoader options that only skorch's own data path can honour
@@ -94,6 +99,49 @@ class SparseData(TensorData):
         return torch.from_numpy(dense).to(self._device, non_blocking=True)
 
 
+class MappedData(TensorData):
+    """A memory-mapped ``X`` left in its file; each batch's rows are read
+    (in file order), passed through the fitted ``scaler`` and moved to
+    ``device``. The pages the reads brought in are released every
+    :data:`~skmtl.data._mapped.RELEASE_BYTES` read.
+
+    ``y`` is a tensor on ``device``.
+    """
+
+    def __init__(self, X, y: torch.Tensor | None, device, scaler=None):
+        self.X = X
+        self.y = y
+        self.scaler = scaler
+        self._device = torch.device(device)
+        self._unreleased = 0
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    @property
+    def index_device(self) -> torch.device:
+        return torch.device("cpu")  # rows are read on the host
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def take(self, rows) -> torch.Tensor:
+        if isinstance(rows, torch.Tensor):
+            rows = rows.cpu().numpy()
+        one = not isinstance(rows, slice) and np.ndim(rows) == 0  # skorch's dataset[i]
+        block = read_rows(self.X, [rows] if one else rows)
+        self._unreleased += block.nbytes
+        if self._unreleased >= RELEASE_BYTES:
+            self._unreleased = 0
+            release_pages(self.X)
+        if self.scaler is not None:
+            block = scale_features(self.scaler, block)
+        block = np.ascontiguousarray(block, dtype=np.float32)
+        tensor = torch.from_numpy(block[0] if one else block)
+        return tensor.to(self._device, non_blocking=True)
+
+
 def tensor_view(dataset) -> tuple[TensorData, torch.Tensor | None] | None:
     """``(data, row indices or None)`` if ``dataset`` is (a Subset of) TensorData."""
     if isinstance(dataset, TensorData):
@@ -111,7 +159,7 @@ def uses_fast_path(net, X) -> bool:
     """Whether ``net`` batches ``X`` with :class:`TensorBatches` (``data_on_device``)."""
     if not net.data_on_device:
         return False
-    if not (sp.issparse(X) or (isinstance(X, np.ndarray) and X.dtype != object)):
+    if not (sp.issparse(X) or is_mapped(X) or (isinstance(X, np.ndarray) and X.dtype != object)):
         return False
     if net.dataset is not SkorchDataset or net.get_params_for("dataset"):
         return False
@@ -121,15 +169,20 @@ def uses_fast_path(net, X) -> bool:
         if _DATALOADER_ONLY & set(net.get_params_for(name)):
             return False
     device = torch.device(net.device)
-    if net.data_on_device == "auto" and device.type == "cuda" and not sp.issparse(X):
+    host = sp.issparse(X) or is_mapped(X)  # read on the host a batch at a time
+    if net.data_on_device == "auto" and device.type == "cuda" and not host:
         free, _ = torch.cuda.mem_get_info(device)
         return X.nbytes < free // 2
     return True
 
 
-def make_tensor_data(X, y, device) -> TensorData:
-    """``X`` (float32) and ``y`` on ``device``; sparse ``X`` stays on the host."""
+def make_tensor_data(X, y, device, scaler=None) -> TensorData:
+    """``X`` (float32) and ``y`` on ``device``; sparse ``X`` stays on the host,
+    a memory-mapped ``X`` in its file (``scaler`` scales its batches; other
+    ``X`` comes scaled)."""
     y_t = None if y is None else torch.as_tensor(np.asarray(y), device=device)
+    if is_mapped(X):
+        return MappedData(X, y_t, device, scaler)
     if sp.issparse(X):
         return SparseData(sp.csr_matrix(X, dtype=np.float32), y_t, device)
     dtype = torch.float32 if X.dtype.kind in "fiub" else None
@@ -137,12 +190,14 @@ def make_tensor_data(X, y, device) -> TensorData:
 
 
 def eval_batch_size(X, batch_size: int) -> int:
-    """``batch_size`` for inference on the matrix ``X``: for sparse ``X``,
-    capped so that a dense batch holds at most :data:`SPARSE_BATCH_VALUES`
-    values (``-1``, all rows, becomes the cap); otherwise unchanged."""
-    if not sp.issparse(X):
+    """``batch_size`` for inference on the matrix ``X``: for sparse or
+    memory-mapped ``X``, capped so that a batch holds at most
+    :data:`SPARSE_BATCH_VALUES` values (``-1``, all rows, becomes the cap);
+    otherwise unchanged."""
+    if not (sp.issparse(X) or is_mapped(X)):
         return batch_size
-    cap = max(1, SPARSE_BATCH_VALUES // max(X.shape[1], 1))
+    width = int(np.prod(X.shape[1:], dtype=np.int64))
+    cap = max(1, SPARSE_BATCH_VALUES // max(width, 1))
     return cap if batch_size == -1 else min(batch_size, cap)
 
 
@@ -199,6 +254,10 @@ class TensorBatches:
         Skip the last batch when it is smaller than ``batch_size``.
     min_last : int
         A last batch with fewer rows than this joins the one before it.
+    shard : tuple of int, optional
+        ``(rank, world_size)``: this process takes every ``world_size``-th
+        row of each batch, from ``rank`` on, so that the processes of a
+        distributed fit read disjoint shards of the same batches.
     """
 
     def __init__(
@@ -210,8 +269,10 @@ class TensorBatches:
         shuffle: bool = False,
         drop_last: bool = False,
         min_last: int = 1,
+        shard: tuple[int, int] | None = None,
     ):
         self.data = data
+        self.shard = shard
         self.rows = rows
         self.n = len(data) if rows is None else len(rows)
         self.batch_size = max(self.n, 1) if batch_size == -1 else int(batch_size)
@@ -242,7 +303,11 @@ class TensorBatches:
         for start, stop in self._bounds():
             # contiguous rows are a zero-copy view; otherwise one gather per batch
             sel = slice(start, stop) if order is None else order[start:stop]
+            if self.shard is not None:
+                rank, world = self.shard
+                sel = slice(start + rank, stop, world) if order is None else sel[rank::world]
             if y is None:
-                yield data.take(sel), torch.zeros(stop - start)
+                rows = data.take(sel)
+                yield rows, torch.zeros(len(rows))
             else:  # sparse rows' indices are on the host, y on the device
                 yield data.take(sel), y[sel if isinstance(sel, slice) else sel.to(y.device)]

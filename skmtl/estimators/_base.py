@@ -21,13 +21,16 @@ from skorch.dataset import Dataset
 from skorch.utils import to_tensor
 
 from ..data import (
+    MappedRows,
     check_features,
     check_n_rows,
     check_target_shape,
+    is_mapped,
     loader,
     make_feature_scaler,
     make_tensor_data,
     quantile_bins,
+    sample_rows,
     scale_features,
     tensor_batches,
     tensor_view,
@@ -384,15 +387,16 @@ class BaseMultiTaskNet(NeuralNet):
         Every array reaching the network passes the fitted ``feature_scaler_``
         here (fit, predict and ``forward`` alike). Dense ``X`` (as float32)
         and ``y`` are copied to the training device once; sparse ``X`` stays
-        sparse on the host and is densified a batch at a time; anything else
-        goes to skorch's ``Dataset`` as usual.
+        sparse on the host and is densified a batch at a time; a memory-mapped
+        ``X`` stays in its file and is read and scaled a batch at a time;
+        anything else goes to skorch's ``Dataset`` as usual.
         """
         X = self._network_input(X)
         if isinstance(y, EncodedTargets):
             y = np.asarray(y)  # torch's collate knows plain arrays only
         if not uses_fast_path(self, X):
             return super().get_dataset(X, y)
-        return make_tensor_data(X, y, self.device)
+        return make_tensor_data(X, y, self.device, self.__dict__.get("feature_scaler_"))
 
     def _network_input(self, X):
         """``X`` as the fitted network takes it: checked (when given as a
@@ -406,8 +410,8 @@ class BaseMultiTaskNet(NeuralNet):
         ):
             X = check_features(self, X, reset=False)
         if getattr(self, "feature_scaler_", None) is not None and (
-            isinstance(X, np.ndarray) or sp.issparse(X)
-        ):
+            (isinstance(X, np.ndarray) and not is_mapped(X)) or sp.issparse(X)
+        ):  # a mapped X is scaled a batch at a time (skmtl.data.MappedData)
             X = scale_features(self.feature_scaler_, X)
         return X
 
@@ -538,7 +542,9 @@ class BaseMultiTaskNet(NeuralNet):
                 UserWarning,
                 stacklevel=4,  # the caller of fit or partial_fit
             )
-            X, codes = X[rows], codes[rows]
+            # a mapped X keeps its rows in its file
+            X = MappedRows(X, np.flatnonzero(rows)) if is_mapped(X) else X[rows]
+            codes = codes[rows]
         return X, encoded(codes)
 
     def _check_X(self, X, *, reset: bool):
@@ -559,6 +565,8 @@ class BaseMultiTaskNet(NeuralNet):
     def _fit_inputs(self, X, recipe) -> None:
         """Fit what the recipe puts in front of the network: the feature
         scaler, the embedded columns and the embedding's bins."""
+        if is_mapped(X):  # a bounded sample of the rows, never all of them
+            X = sample_rows(X)
         scaler = make_feature_scaler(recipe.feature_scaling, X.shape[0], self.random_state)
         if scaler is None:
             warn_large_values(X, stacklevel=6)  # the caller of fit

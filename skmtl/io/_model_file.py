@@ -45,6 +45,7 @@ from ..estimators._fitted_state import DIGEST, KEPT, fit_digest, warn_other_vers
 from ..nn import STRATEGIES
 from ..targets import TaskEncoder
 from ..training import MultiTaskValidSplit
+from ..utils import write_atomically
 
 FORMAT = "skmtl-model"
 FORMAT_VERSION = 1
@@ -331,7 +332,10 @@ def save(obj, path, *, optimizer: bool = True) -> None:
         Fitted. A Pipeline's scikit-learn steps are stored with
         :mod:`skops.io` (``pip install skmtl[safe]``).
     path : str or path-like or binary file
-        Where to write the zip archive.
+        Where to write the zip archive. A path is replaced only once the new
+        file is complete and on disk: if the save fails (a full disk, an
+        interrupt), a file already there is left as it was and no partial
+        file remains. An open binary file receives the archive in one write.
     optimizer : bool, default=True
         Also store the optimizer's state, so that the loaded model trains on
         (``partial_fit``) as the saved one would.
@@ -374,10 +378,16 @@ def save(obj, path, *, optimizer: bool = True) -> None:
         import skops.io
 
         files["pipeline.skops"] = skops.io.dumps(head)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("config.json", json.dumps(config, indent=1))
-        for name, data in files.items():
-            archive.writestr(name, data)
+    text = json.dumps(config, indent=1)
+
+    def write(file) -> None:
+        with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("config.json", text)
+            for name, data in files.items():
+                archive.writestr(name, data)
+
+    # a failed or interrupted save leaves the file already at ``path`` as it was
+    write_atomically(path, write)
 
 
 # ------------------------------------------------------------------ load

@@ -45,6 +45,7 @@ from ..estimators import (
     MultiTaskRegressor,
     multi_task_model,
 )
+from ..utils import write_atomically
 
 if TYPE_CHECKING:  # pragma: no cover
     import onnx
@@ -697,8 +698,10 @@ def to_onnx(
         Fitted; a Pipeline must end in one of the two estimators and its other
         steps must be convertible by skl2onnx (scalers, encoders, imputers,
         ``ColumnTransformer``, ...).
-    path : str or path-like, optional
-        Where to write the model as well (``onnx.save``).
+    path : str or path-like or binary file, optional
+        Where to write the model as well. A path is replaced only once the
+        new file is complete: a failed write leaves a file already there as
+        it was, and no partial file.
     X : DataFrame or array, optional
         For a Pipeline only: a few rows of its input, to type the graph's
         inputs. A DataFrame gives one input per column, named after it, of
@@ -782,5 +785,7 @@ def to_onnx(
         model = _estimator_graph(net)
     _require("onnx").checker.check_model(model)
     if path is not None:
-        _require("onnx").save(model, os.fspath(path))
+        data = model.SerializeToString()
+        # all or nothing: a failed write leaves a file already at ``path`` as it was
+        write_atomically(path, lambda file: file.write(data))
     return model

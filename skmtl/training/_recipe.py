@@ -103,7 +103,9 @@ def summarize(X, n_labelled: int) -> DataSummary:
         return DataSummary(X.shape[0], n_labelled, "sparse", X.shape)
     if X.ndim != 2:
         return DataSummary(X.shape[0], n_labelled, "nd", X.shape)
-    columns = tuple(np.flatnonzero(~two_valued_columns(X)).tolist()) if len(X) else ()
+    if not len(X):
+        return DataSummary(X.shape[0], n_labelled, "tabular", X.shape)
+    columns = tuple(np.flatnonzero(~two_valued_columns(X)).tolist())
     return DataSummary(X.shape[0], n_labelled, "tabular", X.shape, columns)
 
 

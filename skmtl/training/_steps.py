@@ -69,12 +69,14 @@ def step_result(net, y_pred, gradients=None, loss=None) -> dict:
     return result
 
 
-def train_step(net, batch, *, custom_loss: bool, **fit_params) -> dict:
+def train_step(net, batch, *, custom_loss: bool, backward=None, **fit_params) -> dict:
     """One forward and backward of ``net`` on ``batch``, as its ``task_weighting`` says.
 
     ``custom_loss``: whether ``net.get_loss`` is a subclass's own. On the
     split path its terms beyond the task losses (a penalty, say) are added
-    to the objective unchanged.
+    to the objective unchanged. ``backward(loss)`` back-propagates the
+    objective of a one-backward step (``Tensor.backward`` by default;
+    Accelerate's ``accelerator.backward`` in a distributed fit).
     """
     set_mode(net, True)
     Xi, yi = unpack_data(batch)
@@ -82,7 +84,8 @@ def train_step(net, batch, *, custom_loss: bool, **fit_params) -> dict:
     sample = affinity_due(net)
     if not (weighting.per_task_gradients or sample):
         y_pred = net.infer(Xi, **fit_params)
-        net.get_loss(y_pred, yi, X=Xi, training=True).backward()
+        loss = net.get_loss(y_pred, yi, X=Xi, training=True)
+        loss.backward() if backward is None else backward(loss)
         return step_result(net, y_pred)
 
     X = to_tensor(Xi, device=net.device)

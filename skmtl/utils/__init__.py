@@ -1,5 +1,7 @@
-"""Runtime helpers shared by every layer: the device, seeds and torch's threads."""
+"""Helpers shared by every layer: the device, seeds and torch's threads, and
+files written whole or not at all."""
 
+from ._files import is_file_object, write_atomically
 from ._runtime import (
     cpu_cores,
     fit_threads,
@@ -11,6 +13,8 @@ from ._runtime import (
 )
 
 __all__ = [
+    "is_file_object",
+    "write_atomically",
     "cpu_cores",
     "fit_threads",
     "reseed",

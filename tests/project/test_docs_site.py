@@ -14,7 +14,7 @@ import pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 MODULES = ["skmtl.model_selection", "skmtl.datasets", "skmtl.plotting", "skmtl.exceptions"]
-MODULES += ["skmtl.views"]
+MODULES += ["skmtl.views", "skmtl.distributed"]
 
 
 def public_names(module_name: str) -> set[str]:

@@ -20,14 +20,15 @@ def project():
 
 def test_optional_extras_are_named_for_what_they_add(project):
     extras = project["project"]["optional-dependencies"]
-    assert {"plot", "onnx", "dask", "datasets", "docs", "safe", "dev"} <= set(extras)
+    assert {"plot", "onnx", "dask", "datasets", "docs", "safe", "accelerate", "dev"} <= set(extras)
     assert any(dep.startswith("matplotlib") for dep in extras["plot"])
     assert any(dep.startswith("skl2onnx") for dep in extras["onnx"])
     assert any(dep.startswith("distributed") for dep in extras["dask"])
     assert any(dep.startswith("sphinx") for dep in extras["docs"])
     # the dev extra installs every extra the tests cover
-    assert "skmtl[safe,onnx,dask,plot,tabm]" in extras["dev"]
+    assert "skmtl[safe,onnx,dask,plot,tabm,accelerate]" in extras["dev"]
     assert any(dep.startswith("tabm") for dep in extras["tabm"])
+    assert any(dep.startswith("accelerate") for dep in extras["accelerate"])
 
 
 def test_the_package_is_typed_and_ships_the_marker(project):

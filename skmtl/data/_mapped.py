@@ -1,0 +1,134 @@
+"""Data larger than memory: memory-mapped arrays, read a bounded block at a time.
+
+A table of tens of millions of rows is often a ``.npy`` file opened with
+``np.load(path, mmap_mode="r")``. skmtl never copies such an ``X`` whole:
+the checks read it in blocks of rows, the scaler and the embedding's bins
+are fitted on a bounded sample of rows, and training and prediction read
+each batch's rows (in file order, then put back in the batch's order) and
+scale them on their own. The pages of the file that the reads brought in
+are handed back to the operating system after each block, and by the
+training data every :data:`RELEASE_BYTES`, so that the process's resident
+memory stays bounded too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+from collections.abc import Iterator
+
+import numpy as np
+
+#: The rows of a mapped ``X`` (or of a table larger than this) that fit the
+#: feature scaler and the embedding's bins: a bounded sample, as scikit-learn's
+#: ``QuantileTransformer`` subsamples.
+SAMPLE_ROWS = 100_000
+
+#: Bytes a block of the checks reads at once.
+BLOCK_BYTES = 64 * 2**20
+
+#: Bytes read from one mapping before its pages are released from the process.
+RELEASE_BYTES = 64 * 2**20
+
+
+class MappedRows:
+    """Some rows of a memory-mapped array, not read until a batch needs them
+    (what ``fit`` trains on after dropping the rows without a label)."""
+
+    def __init__(self, array: np.memmap, rows: np.ndarray):
+        self.array = array
+        self.rows = np.asarray(rows, dtype=np.int64)
+
+    @property
+    def shape(self) -> tuple:
+        return (len(self.rows), *self.array.shape[1:])
+
+    @property
+    def ndim(self) -> int:
+        return self.array.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.array.dtype
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return read_rows(self.array, self.rows[index])
+        if np.ndim(index) == 0:
+            return read_rows(self.array, self.rows[[int(index)]])[0]
+        return read_rows(self.array, self.rows[np.asarray(index)])
+
+
+def is_mapped(X) -> bool:
+    """Whether ``X`` is a memory-mapped array (or some rows of one)."""
+    return isinstance(X, (np.memmap, MappedRows))
+
+
+def _mapping(array) -> tuple[np.memmap, np.ndarray | None]:
+    """The memmap behind ``array`` and the rows it selects (None: all)."""
+    if isinstance(array, MappedRows):
+        return array.array, array.rows
+    return array, None
+
+
+def release_pages(array) -> None:
+    """Hand the pages of ``array``'s file mapping back to the operating system
+    (they stay in its page cache); the next read maps them again."""
+    handle = getattr(_mapping(array)[0], "_mmap", None)
+    if handle is not None and hasattr(mmap, "MADV_DONTNEED"):
+        with contextlib.suppress(OSError, ValueError):
+            handle.madvise(mmap.MADV_DONTNEED)
+
+
+def read_rows(array, rows) -> np.ndarray:
+    """The rows ``rows`` (indices, or a slice) of a mapped ``array`` as an
+    in-memory float32 array (as the network reads ``X``), in the order
+    given; read in file order."""
+    memmap, selected = _mapping(array)
+    if isinstance(rows, slice):
+        if selected is None:
+            return _as_float32(memmap[rows], copy=True)  # a slice of a memmap is a view
+        rows = np.arange(len(selected))[rows]
+    rows = np.asarray(rows, dtype=np.int64)
+    if selected is not None:
+        rows = selected[rows]
+    order = np.argsort(rows, kind="stable")
+    block = memmap[rows[order]]  # fancy indexing: a copy of these rows only
+    out = np.empty_like(block)
+    out[order] = block
+    return _as_float32(out, copy=False)
+
+
+def _as_float32(values, *, copy: bool) -> np.ndarray:
+    with np.errstate(over="ignore"):  # beyond float32: inf, which the checks report
+        if copy:
+            return np.array(values, dtype=np.float32, order="C")
+        return np.ascontiguousarray(values, dtype=np.float32)
+
+
+def blocks(array) -> Iterator[np.ndarray]:
+    """``array`` (mapped) in consecutive blocks of rows of at most
+    :data:`BLOCK_BYTES`, each read into memory, its pages released after."""
+    n = len(array)
+    row_bytes = max(1, int(np.prod(array.shape[1:], dtype=np.int64)) * array.dtype.itemsize)
+    step = max(1, BLOCK_BYTES // row_bytes)
+    for start in range(0, n, step):
+        yield read_rows(array, slice(start, min(start + step, n)))
+        release_pages(array)
+
+
+def sample_rows(X, n_rows: int | None = None) -> np.ndarray:
+    """At most ``n_rows`` (:data:`SAMPLE_ROWS`) rows of ``X``, drawn at random
+    with a fixed seed (all of them, in order, when ``X`` has no more)."""
+    n_rows = SAMPLE_ROWS if n_rows is None else n_rows
+    if len(X) <= n_rows:
+        rows = np.arange(len(X))
+    else:
+        rows = np.sort(np.random.default_rng(0).choice(len(X), n_rows, replace=False))
+    sample = read_rows(X, rows) if is_mapped(X) else X[rows]
+    if is_mapped(X):
+        release_pages(X)
+    return sample
