@@ -10,6 +10,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.validation import check_array, validate_data
 
+from ..utils import user_stacklevel
 from ._mapped import blocks, is_mapped
 
 
@@ -220,7 +221,7 @@ def check_target_shape(X, Y) -> None:
 LARGE_VALUE = 1e6
 
 
-def warn_large_values(X, stacklevel: int) -> None:
+def warn_large_values(X) -> None:
     """Warn when unscaled ``X`` holds values beyond :data:`LARGE_VALUE`."""
     values = X.data if sp.issparse(X) else X
     if not values.size:
@@ -232,5 +233,5 @@ def warn_large_values(X, stacklevel: int) -> None:
             "network trains poorly or diverges on such inputs. Scale X: keep "
             "feature_scaling='auto' for a table, or scale it before the estimator.",
             UserWarning,
-            stacklevel=stacklevel + 1,
+            stacklevel=user_stacklevel(),
         )

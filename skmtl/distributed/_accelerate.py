@@ -36,9 +36,13 @@ from ..training import train_step
 class _Accelerated(AccelerateMixin):
     """What the two accelerated estimators add to skorch's ``AccelerateMixin``."""
 
-    def __init__(self, *args, accelerator, device="auto", affinity_every=0, **kwargs):
+    def __init__(self, module=None, *, accelerator, device="auto", affinity_every=0, **kwargs):
         super().__init__(
-            *args, accelerator=accelerator, device=device, affinity_every=affinity_every, **kwargs
+            module,
+            accelerator=accelerator,
+            device=device,
+            affinity_every=affinity_every,
+            **kwargs,
         )
 
     @property
@@ -60,6 +64,14 @@ class _Accelerated(AccelerateMixin):
         # skorch's check, without the mixin's demand for device=None: the
         # network and the fast data path go to the accelerator's device
         super(AccelerateMixin, self)._validate_params()
+
+    def _initialize_callbacks(self):
+        # the mixin prints through accelerator.print (the main process only);
+        # skorch's PrintLog prints to any sink but ``print`` whatever ``verbose``
+        # says, so with verbose=0 the sink stays ``print`` and nothing prints
+        if self.callbacks__print_log__sink == "auto" and not self.verbose:
+            self.callbacks__print_log__sink = print
+        return super()._initialize_callbacks()
 
     def _initialize_accelerator(self):
         # the network and the optimizer only: skmtl's criteria train no
@@ -122,36 +134,58 @@ class _Accelerated(AccelerateMixin):
         return super(AccelerateMixin, self).evaluation_step(batch, training=training)
 
 
-class AcceleratedMultiTaskClassifier(_Accelerated, MultiTaskClassifier):
-    """:class:`~skmtl.MultiTaskClassifier` trained across processes with Accelerate.
+_DOC = """{summary}
 
     Parameters
     ----------
+    module : torch.nn.Module class or instance, optional
+        As :class:`~skmtl.{base}`.
     accelerator : accelerate.Accelerator
         ``Accelerator()`` (``Accelerator(cpu=True)`` for CPU processes), in a
-        script started with ``accelerate launch`` or ``torchrun``.
+        script started with ``torchrun`` or ``accelerate launch``: every
+        process runs the same fit.
     device : "auto", None or torch device, default="auto"
         ``"auto"`` and ``None``: the accelerator's device.
     affinity_every : 0
         The task affinity is not sampled in a distributed fit.
     **kwargs
-        As :class:`~skmtl.MultiTaskClassifier` (and skorch's
-        ``AccelerateMixin``: ``unwrap_after_train``).
+        The parameters of :class:`~skmtl.{base}` (``batch_size`` is the
+        batch of all processes together) and of skorch's
+        ``AccelerateMixin`` (``unwrap_after_train``).
 
     Examples
     --------
-    A script ``train.py``, started as ``torchrun --nproc_per_node 2 train.py``::
+    In one process it fits as :class:`~skmtl.{base}`; started as
+    ``torchrun --nproc_per_node 2 train.py``, each process trains on its
+    half of every batch:
 
-        from accelerate import Accelerator
-        from skmtl.distributed import AcceleratedMultiTaskClassifier
-
-        clf = AcceleratedMultiTaskClassifier(accelerator=Accelerator(), batch_size=512)
-        clf.fit(X, Y)
-        if clf.accelerator.is_main_process:
-            skmtl.save(clf, "model.skmtl")
+    >>> from accelerate import Accelerator
+    >>> from skmtl.distributed import {name}
+    >>> from skmtl.datasets import load_penguins
+    >>> X, Y = load_penguins(return_X_y=True)
+    >>> X = X.fillna(X.mean())
+    >>> {example}
+    >>> model = {name}(accelerator=Accelerator(cpu=True), max_epochs=2, random_state=0)
+    >>> sorted(model.fit(X, Y).predict(X.iloc[:3]))
+    {tasks}
     """
 
 
+class AcceleratedMultiTaskClassifier(_Accelerated, MultiTaskClassifier):
+    __doc__ = _DOC.format(
+        summary=":class:`~skmtl.MultiTaskClassifier` trained across processes with Accelerate.",
+        base="MultiTaskClassifier",
+        name="AcceleratedMultiTaskClassifier",
+        example="Y = Y[['species', 'island']]",
+        tasks="['island', 'species']",
+    )
+
+
 class AcceleratedMultiTaskRegressor(_Accelerated, MultiTaskRegressor):
-    """:class:`~skmtl.MultiTaskRegressor` trained across processes with Accelerate;
-    the parameters are :class:`AcceleratedMultiTaskClassifier`'s."""
+    __doc__ = _DOC.format(
+        summary=":class:`~skmtl.MultiTaskRegressor` trained across processes with Accelerate.",
+        base="MultiTaskRegressor",
+        name="AcceleratedMultiTaskRegressor",
+        example="X, Y = X[['bill_depth_mm', 'flipper_length_mm']], X[['bill_length_mm']]",
+        tasks="['bill_length_mm']",
+    )

@@ -59,7 +59,14 @@ from ..training import (
     train_step,
     validation_step,
 )
-from ..utils import fit_threads, reseed, resolve_device, seeded_torch, torch_threads
+from ..utils import (
+    fit_threads,
+    reseed,
+    resolve_device,
+    seeded_torch,
+    torch_threads,
+    user_stacklevel,
+)
 from ._fitted_state import (
     DIGEST,
     FITTED,
@@ -540,7 +547,7 @@ class BaseMultiTaskNet(NeuralNet):
             warnings.warn(
                 f"Dropped {int((~rows).sum())} row(s) of Y that have no label for any task.",
                 UserWarning,
-                stacklevel=4,  # the caller of fit or partial_fit
+                stacklevel=user_stacklevel(),
             )
             # a mapped X keeps its rows in its file
             X = MappedRows(X, np.flatnonzero(rows)) if is_mapped(X) else X[rows]
@@ -569,7 +576,7 @@ class BaseMultiTaskNet(NeuralNet):
             X = sample_rows(X)
         scaler = make_feature_scaler(recipe.feature_scaling, X.shape[0], self.random_state)
         if scaler is None:
-            warn_large_values(X, stacklevel=6)  # the caller of fit
+            warn_large_values(X)
         else:
             scaler.fit(X)
         bins = None
@@ -599,6 +606,10 @@ class BaseMultiTaskNet(NeuralNet):
             if value is None and name in UNSET_WHEN_NONE:
                 continue
             setattr(self, name, as_fitted(name, value))
+
+    def _restore_history(self, history) -> None:
+        """The history a model file kept, once ``initialize`` has begun a new one."""
+        self.history_ = history
 
     def _select_then_refit(self, X, y, **fit_params):
         """``max_epochs="auto"``: a selection run on 80% of the rows, then a

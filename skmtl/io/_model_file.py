@@ -587,7 +587,7 @@ def load(path, *, trusted: Iterable[type | Callable] | None = None, **params):
         )
     if "optimizer" in config and "optimizer.safetensors" in files:
         _restore_optimizer(net, config, files, decode)
-    net.history_ = History(config["history"])
+    net._restore_history(History(config["history"]))
     if config["pipeline_step"] is None:
         return net
     if "pipeline.skops" not in files:

@@ -17,6 +17,8 @@ import pandas as pd
 import torch
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
+from ..utils import user_stacklevel
+
 #: Code of a missing label: the row does not train or score that task.
 MISSING = -1
 #: Code of a label outside the fitted classes (only when scoring).
@@ -222,7 +224,7 @@ def _warn_many_classes(task: Hashable, n_classes: int, n_labelled: int) -> None:
             "If it is an identifier, drop it; if it is a numeric target, make it a "
             f"regression task (task_types={{{task!r}: 'regression'}}).",
             UserWarning,
-            stacklevel=7,  # the caller of fit or partial_fit
+            stacklevel=user_stacklevel(),
         )
 
 
@@ -392,7 +394,7 @@ class TaskEncoder:
                     f"Task {task!r} has no labels in Y; its head is built from "
                     "classes= but not trained.",
                     UserWarning,
-                    stacklevel=6,
+                    stacklevel=user_stacklevel(),
                 )
             if self.types_[task] == "regression":
                 self._fit_regression(task, values)

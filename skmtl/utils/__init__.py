@@ -11,6 +11,7 @@ from ._runtime import (
     torch_seed,
     torch_threads,
 )
+from ._warnings import user_stacklevel
 
 __all__ = [
     "is_file_object",
@@ -22,4 +23,5 @@ __all__ = [
     "seeded_torch",
     "torch_seed",
     "torch_threads",
+    "user_stacklevel",
 ]
