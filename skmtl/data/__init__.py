@@ -12,6 +12,7 @@ from ._scaling import (
     two_valued_columns,
 )
 from ._tensors import (
+    HostData,
     MappedData,
     SparseData,
     TensorBatches,
@@ -26,6 +27,7 @@ from ._tensors import (
 )
 
 __all__ = [
+    "HostData",
     "MappedData",
     "MappedRows",
     "is_mapped",

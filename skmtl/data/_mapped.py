@@ -19,9 +19,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-#: The rows of a mapped ``X`` (or of a table larger than this) that fit the
-#: feature scaler and the embedding's bins: a bounded sample, as scikit-learn's
-#: ``QuantileTransformer`` subsamples.
+#: The rows that fit the feature scaler of a mapped ``X`` and the embedding's
+#: bins of any ``X``: a bounded sample, as scikit-learn's ``QuantileTransformer``
+#: subsamples.
 SAMPLE_ROWS = 100_000
 
 #: Bytes a block of the checks reads at once.
@@ -120,15 +120,19 @@ def blocks(array) -> Iterator[np.ndarray]:
         release_pages(array)
 
 
-def sample_rows(X, n_rows: int | None = None) -> np.ndarray:
+def sample_rows(X, n_rows: int | None = None):
     """At most ``n_rows`` (:data:`SAMPLE_ROWS`) rows of ``X``, drawn at random
-    with a fixed seed (all of them, in order, when ``X`` has no more)."""
+    with a fixed seed, in file order. An in-memory ``X`` with no more rows is
+    returned as it is; a mapped one is read into memory."""
     n_rows = SAMPLE_ROWS if n_rows is None else n_rows
     if len(X) <= n_rows:
+        if not is_mapped(X):
+            return X
         rows = np.arange(len(X))
     else:
         rows = np.sort(np.random.default_rng(0).choice(len(X), n_rows, replace=False))
-    sample = read_rows(X, rows) if is_mapped(X) else X[rows]
-    if is_mapped(X):
-        release_pages(X)
+    if not is_mapped(X):
+        return X[rows]
+    sample = read_rows(X, rows)
+    release_pages(X)
     return sample

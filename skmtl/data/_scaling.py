@@ -10,18 +10,19 @@ from sklearn.base import TransformerMixin
 from sklearn.preprocessing import MaxAbsScaler, QuantileTransformer, RobustScaler, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from ._mapped import blocks, is_mapped
+from ._mapped import blocks, is_mapped, sample_rows
 
 
 def two_valued_columns(values: np.ndarray) -> np.ndarray:
     """Which columns of ``values`` hold at most two distinct values (NaN aside
     makes a column many-valued): one-hot columns, flags, constants. A
     memory-mapped ``values`` is read a block of rows at a time."""
-    if is_mapped(values):
-        low = np.fmin.reduce([np.nanmin(block, axis=0) for block in blocks(values)])
-        high = np.fmax.reduce([np.nanmax(block, axis=0) for block in blocks(values)])
-        ends = [((block == low) | (block == high)).all(axis=0) for block in blocks(values)]
-        return np.logical_and.reduce(ends)
+    if is_mapped(values):  # one pass for each column's ends, one to test every value
+        ends = [(np.nanmin(block, axis=0), np.nanmax(block, axis=0)) for block in blocks(values)]
+        low = np.fmin.reduce([lo for lo, _ in ends])
+        high = np.fmax.reduce([hi for _, hi in ends])
+        tests = [((block == low) | (block == high)).all(axis=0) for block in blocks(values)]
+        return np.logical_and.reduce(tests)
     low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
     return ((values == low) | (values == high)).all(axis=0)
 
@@ -127,25 +128,18 @@ def scale_features(scaler: TransformerMixin, X):
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
-#: Bin edges are read off at most this many rows.
-BIN_ROWS = 100_000
-
-
 def quantile_bins(X, scaler, columns: list[int], n_bins: int) -> list[list[float]]:
     """The quantile bin edges of each column in ``columns`` of the training
     ``X`` through the fitted ``scaler`` (or None), by
-    ``rtdl_num_embeddings.compute_bins``, read off at most 100,000 rows
-    (only those are scaled here); as lists of floats, so that they pickle
-    and save as JSON."""
+    ``rtdl_num_embeddings.compute_bins``, read off a sample of at most
+    :data:`~skmtl.data._mapped.SAMPLE_ROWS` rows (only those are scaled
+    here); as lists of floats, so that they pickle and save as JSON."""
     from rtdl_num_embeddings import compute_bins
 
-    rows = np.arange(X.shape[0])
-    if len(rows) > BIN_ROWS:
-        rows = np.sort(np.random.default_rng(0).choice(rows, BIN_ROWS, replace=False))
-        X = X[rows]
+    X = sample_rows(X)
     if scaler is not None:
         X = scale_features(scaler, X)
     values = torch.as_tensor(np.ascontiguousarray(X[:, columns], dtype=np.float32))
     # at most one bin per two rows: a small table gets bins it can fill
-    n_bins = max(1, min(n_bins, len(rows) // 2))
+    n_bins = max(1, min(n_bins, len(X) // 2))
     return [edges.tolist() for edges in compute_bins(values, n_bins)]

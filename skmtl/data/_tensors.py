@@ -69,13 +69,12 @@ class TensorData(Dataset):
         return self.take(i), (self.y[i] if self.y is not None else torch.zeros(1))
 
 
-class SparseData(TensorData):
-    """Sparse ``X`` kept as CSR on the host; rows are densified per batch.
+class HostData(TensorData):
+    """``X`` kept on the host; each batch's rows are gathered there and moved
+    to ``device``, where ``y`` (a tensor) is. Subclasses say how rows are
+    read (:meth:`take`)."""
 
-    ``y`` is a tensor on ``device``, where each dense batch of ``X`` goes.
-    """
-
-    def __init__(self, X: sp.csr_matrix, y: torch.Tensor | None, device):
+    def __init__(self, X, y: torch.Tensor | None, device):
         self.X = X
         self.y = y
         self._device = torch.device(device)
@@ -86,11 +85,15 @@ class SparseData(TensorData):
 
     @property
     def index_device(self) -> torch.device:
-        # sparse rows are gathered on the host: their indices stay there
+        # rows are gathered on the host: their indices stay there
         return torch.device("cpu")
 
     def __len__(self) -> int:
         return self.X.shape[0]
+
+
+class SparseData(HostData):
+    """Sparse ``X`` kept as CSR on the host; rows are densified per batch."""
 
     def take(self, rows) -> torch.Tensor:
         if isinstance(rows, torch.Tensor):
@@ -99,32 +102,16 @@ class SparseData(TensorData):
         return torch.from_numpy(dense).to(self._device, non_blocking=True)
 
 
-class MappedData(TensorData):
+class MappedData(HostData):
     """A memory-mapped ``X`` left in its file; each batch's rows are read
-    (in file order), passed through the fitted ``scaler`` and moved to
-    ``device``. The pages the reads brought in are released every
-    :data:`~skmtl.data._mapped.RELEASE_BYTES` read.
-
-    ``y`` is a tensor on ``device``.
-    """
+    (in file order, as float32), passed through the fitted ``scaler`` and
+    moved to ``device``. The pages the reads brought in are released every
+    :data:`~skmtl.data._mapped.RELEASE_BYTES` read."""
 
     def __init__(self, X, y: torch.Tensor | None, device, scaler=None):
-        self.X = X
-        self.y = y
+        super().__init__(X, y, device)
         self.scaler = scaler
-        self._device = torch.device(device)
         self._unreleased = 0
-
-    @property
-    def device(self) -> torch.device:
-        return self._device
-
-    @property
-    def index_device(self) -> torch.device:
-        return torch.device("cpu")  # rows are read on the host
-
-    def __len__(self) -> int:
-        return len(self.X)
 
     def take(self, rows) -> torch.Tensor:
         if isinstance(rows, torch.Tensor):
@@ -137,9 +124,7 @@ class MappedData(TensorData):
             release_pages(self.X)
         if self.scaler is not None:
             block = scale_features(self.scaler, block)
-        block = np.ascontiguousarray(block, dtype=np.float32)
-        tensor = torch.from_numpy(block[0] if one else block)
-        return tensor.to(self._device, non_blocking=True)
+        return torch.from_numpy(block[0] if one else block).to(self._device, non_blocking=True)
 
 
 def tensor_view(dataset) -> tuple[TensorData, torch.Tensor | None] | None:

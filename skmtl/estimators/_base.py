@@ -527,7 +527,7 @@ class BaseMultiTaskNet(NeuralNet):
         params = self.get_params(deep=False)
         recipe = plan(
             params,
-            summarize(X, int(rows.sum())),
+            summarize(X, int(rows.sum()), inputs=reset),
             default_monitor=self._default_monitor,
             phase=phase,
             hidden_units=None if reset else getattr(self, "hidden_units_", None),
@@ -686,14 +686,18 @@ class BaseMultiTaskNet(NeuralNet):
             load(**kwargs)  # skorch's own error for an uninitialized net
             return
         before, history = copy_states(self), self.history
+
+        def restore() -> None:
+            load_states(self, before)
+            self.history_ = history
+
         expected = getattr(self.module_, DIGEST).clone()
         try:
             load(**kwargs)
         except FileNotFoundError:
             raise
         except (EOFError, OSError, RuntimeError, pickle.UnpicklingError, ValueError) as exc:
-            load_states(self, before)
-            self.history_ = history
+            restore()
             if DIGEST in str(exc) and "Missing key" in str(exc):
                 raise ValueError(
                     "The params file holds no fit digest: it was saved by another "
@@ -708,8 +712,7 @@ class BaseMultiTaskNet(NeuralNet):
                 "them again with save_params."
             ) from exc
         if not torch.equal(getattr(self.module_, DIGEST).cpu(), expected.cpu()):
-            load_states(self, before)
-            self.history_ = history
+            restore()
             raise ValueError(
                 "The params file was saved from a model fitted on other data: its feature "
                 "scaling, embedded columns, tasks or classes differ from this estimator's, "

@@ -87,7 +87,9 @@ class DataSummary:
     ``n_rows``: rows of ``X``; ``n_labelled``: those with a label for at
     least one task (the rows that train); ``kind``: ``"tabular"``,
     ``"sparse"`` or ``"nd"``; ``many_valued``: for a dense table, the
-    columns with more than two distinct values.
+    columns with more than two distinct values; ``inputs``: whether the
+    network is built from this data (a warm fit keeps the scaler and the
+    embedding it was built with, and reads neither the columns nor them).
     """
 
     n_rows: int
@@ -95,18 +97,21 @@ class DataSummary:
     kind: str
     shape: tuple
     many_valued: tuple[int, ...] = ()
+    inputs: bool = True
 
 
-def summarize(X, n_labelled: int) -> DataSummary:
-    """The :class:`DataSummary` of checked ``X`` with ``n_labelled`` labelled rows."""
+def summarize(X, n_labelled: int, *, inputs: bool = True) -> DataSummary:
+    """The :class:`DataSummary` of checked ``X`` with ``n_labelled`` labelled
+    rows; its columns are read only for a fit that builds the network
+    (``inputs``)."""
     if sp.issparse(X):
-        return DataSummary(X.shape[0], n_labelled, "sparse", X.shape)
-    if X.ndim != 2:
-        return DataSummary(X.shape[0], n_labelled, "nd", X.shape)
-    if not len(X):
-        return DataSummary(X.shape[0], n_labelled, "tabular", X.shape)
-    columns = tuple(np.flatnonzero(~two_valued_columns(X)).tolist())
-    return DataSummary(X.shape[0], n_labelled, "tabular", X.shape, columns)
+        kind = "sparse"
+    else:
+        kind = "tabular" if X.ndim == 2 else "nd"
+    columns = ()
+    if inputs and kind == "tabular" and len(X):
+        columns = tuple(np.flatnonzero(~two_valued_columns(X)).tolist())
+    return DataSummary(X.shape[0], n_labelled, kind, X.shape, columns, inputs)
 
 
 @dataclass(frozen=True)
@@ -122,11 +127,13 @@ class Recipe:
     max_epochs : int
         The epochs of this run (``max_epochs_``).
     feature_scaling : str or None
-        The scaler fitted on ``X`` when the network is built.
+        The scaler fitted on ``X`` when the network is built (None on a warm
+        fit, which keeps ``feature_scaler_``).
     numeric_embedding : str or None
-        The embedding of the many-valued columns, or None.
+        The embedding of the many-valued columns, or None (and None on a
+        warm fit, which keeps the network's).
     embedded_columns : list of int or None
-        The columns it embeds.
+        The columns it embeds (None on a warm fit: ``embedded_columns_``).
     train_split : callable or None
         The split of the validation rows, or None: all rows train.
     stops_early : bool
@@ -309,9 +316,10 @@ def plan(
             epochs = phase[1]
         elif epochs == "auto":
             epochs = epoch_budget(data.n_labelled)
-        scaling = _feature_scaling(params["feature_scaling"], data)
-        columns = _embedded_columns(params["numeric_embedding"], data, own_mlp(params))
-        embedding = embedding_kind(params["numeric_embedding"], columns)
+        if data.inputs:
+            scaling = _feature_scaling(params["feature_scaling"], data)
+            columns = _embedded_columns(params["numeric_embedding"], data, own_mlp(params))
+            embedding = embedding_kind(params["numeric_embedding"], columns)
     return Recipe(
         phase=name,
         hidden_units=widths,
