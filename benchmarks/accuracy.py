@@ -9,6 +9,9 @@ for the rest) it fits, in one run:
   default parameters behind the default imputer/one-hot step;
 - ``hgb``: one ``HistGradientBoostingClassifier`` per task (defaults; native
   NaN and categorical handling), each on the rows labelled for its task;
+- ``lightgbm`` and ``xgboost``: one ``LGBMClassifier`` / ``XGBClassifier``
+  per task (defaults, the same categorical columns), if
+  installed: ``pip install "skmtl[benchmarks]"``;
 - ``mlp``: one ``MLPClassifier`` per task (defaults, after the same
   imputer/one-hot step and a ``StandardScaler``), on the rows labelled for it;
 - ``torch``: a plain shared MLP written in torch (256-256 ReLU, one linear
@@ -25,8 +28,11 @@ tuning half of the tables, the held-out half and all. It also times a default
 fit of a generated 50,000 x 10 table with 3 tasks with one and with two torch
 threads.
 
-Every process uses one thread for numpy/OpenMP (HGB, RF), so that the fit
-times compare one core with one core; skmtl chooses its own torch threads.
+Every contender uses ``OMP_NUM_THREADS`` threads (one unless set: torch's,
+OpenMP's for HGB, LightGBM's, XGBoost's, RF's), so that the fit times compare
+the same cores. Cost ratios want one process on an idle machine
+(``OMP_NUM_THREADS=2`` on two cores); two processes at once (one per half)
+suit accuracy runs.
 
     python benchmarks/accuracy.py                      # everything, ~1 hour
     python benchmarks/accuracy.py --half tuning --models skmtl hgb
@@ -43,12 +49,14 @@ import time
 import warnings
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+#: The threads of every contender (torch's, OpenMP's, LightGBM's and XGBoost's).
+THREADS = int(os.environ["OMP_NUM_THREADS"])
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 from _plain import machine  # noqa: E402
-from sklearn.base import BaseEstimator, TransformerMixin  # noqa: E402
+from sklearn.base import BaseEstimator, TransformerMixin, clone  # noqa: E402
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
@@ -122,6 +130,37 @@ def _hgb(X, seed):
     )
 
 
+class _LabelCodes(BaseEstimator):
+    """A classifier trained on the label codes 0..k-1 (XGBoost takes no
+    other labels), predicting the labels."""
+
+    def __init__(self, estimator=None):
+        self.estimator = estimator
+
+    def fit(self, X, y):
+        self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
+        self.estimator_ = clone(self.estimator).fit(X, codes)
+        return self
+
+    def predict(self, X):
+        return self.classes_[np.asarray(self.estimator_.predict(X), dtype=int)]
+
+
+def _lightgbm(X, seed):
+    # optional: pip install "skmtl[benchmarks]"
+    from lightgbm import LGBMClassifier
+
+    model = LGBMClassifier(random_state=seed, n_jobs=THREADS, verbose=-1)
+    return make_pipeline(_CategoryDtypes(), model)
+
+
+def _xgboost(X, seed):
+    from xgboost import XGBClassifier
+
+    model = XGBClassifier(random_state=seed, n_jobs=THREADS, enable_categorical=True)
+    return make_pipeline(_CategoryDtypes(), _LabelCodes(model))
+
+
 def _standardised(X, estimator):
     pipe = make_tabular_pipeline(X, estimator)
     pipe.steps.insert(-1, ("standardscaler", StandardScaler()))
@@ -187,7 +226,7 @@ def fit_torch(X, Y, seed, params):
 
 def fit_rf(X, Y, seed, params):
     complete = Y.notna().all(axis=1).to_numpy()
-    rf = MultiOutputClassifier(RandomForestClassifier(random_state=seed, n_jobs=1))
+    rf = MultiOutputClassifier(RandomForestClassifier(random_state=seed, n_jobs=THREADS))
     pipe = make_tabular_pipeline(X, rf)
     pipe.fit(X[complete], Y[complete].astype(str))  # one label type
 
@@ -200,6 +239,8 @@ def fit_rf(X, Y, seed, params):
 MODELS = {
     "skmtl": fit_skmtl,
     "hgb": fit_per_task(_hgb),
+    "lightgbm": fit_per_task(_lightgbm),
+    "xgboost": fit_per_task(_xgboost),
     "mlp": fit_per_task(_mlp),
     "torch": fit_torch,
     "rf": fit_rf,
@@ -280,7 +321,7 @@ def _tallies(results, models) -> list[str]:
     lines.append("|---|---|---|---|---|---|---|")
     for half in [*HALVES, "all"]:
         names = [n for n in results if half == "all" or n in HALVES[half]]
-        for other in (m for m in ("hgb", "torch") if m in models):
+        for other in (m for m in ("hgb", "lightgbm", "xgboost", "torch") if m in models):
             counts = {"win": 0, "tie": 0, "loss": 0}
             gaps = []
             for n in names:
@@ -298,13 +339,22 @@ def _tallies(results, models) -> list[str]:
 
 
 def cost(results: dict) -> str:
-    """skmtl's mean fit time over HGB's, per table."""
-    lines = ["| table | rows | skmtl s | hgb s | skmtl / hgb |", "|---|---|---|---|---|"]
+    """skmtl's mean fit time over one HGB (and LightGBM) per task's, per table."""
+    others = [m for m in ("hgb", "lightgbm") if any(m in r["models"] for r in results.values())]
+    head = "| table | rows | skmtl s | " + " | ".join(f"{m} s | skmtl / {m}" for m in others)
+    lines = [head + " |", "|---|---|---|" + "---|---|" * len(others)]
     for name, r in sorted(results.items(), key=lambda kv: kv[1]["rows"]):
-        if {"skmtl", "hgb"} <= set(r["models"]):
-            s = np.mean(r["models"]["skmtl"]["fit_s"])
-            h = np.mean(r["models"]["hgb"]["fit_s"])
-            lines.append(f"| {name} | {r['rows']:,} | {s:.1f} | {h:.1f} | {s / h:.1f}x |")
+        if "skmtl" not in r["models"]:
+            continue
+        s = np.mean(r["models"]["skmtl"]["fit_s"])
+        cells = [f"{name}", f"{r['rows']:,}", f"{s:.1f}"]
+        for m in others:
+            if m in r["models"]:
+                o = np.mean(r["models"][m]["fit_s"])
+                cells += [f"{o:.1f}", f"{s / o:.1f}x"]
+            else:
+                cells += ["", ""]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

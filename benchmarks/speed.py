@@ -127,7 +127,8 @@ def fit_hand(X, codes, cfg):
     torch.manual_seed(0)
     n_classes = [int(codes[:, t].max()) + 1 for t in range(codes.shape[1])]
     model = HeadsNet(X.shape[1], cfg["hidden"], n_classes).to(device)
-    fused = torch.device(device).type == "cuda"
+    # the fused step where torch has one, as skmtl's fused_optimizer="auto"
+    fused = torch.device(device).type in ("cpu", "cuda")
     opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"], fused=fused or None)
     Xd, yd = torch.as_tensor(X, device=device), torch.as_tensor(codes, device=device)
     n, bs = len(Xd), cfg["batch_size"]
@@ -169,6 +170,7 @@ def make_skorch(X, codes, cfg):
         module__n_classes=n_classes,
         criterion=MultiHeadLoss,
         optimizer=torch.optim.Adam,
+        optimizer__fused=torch.device(cfg["device"]).type in ("cpu", "cuda"),
         lr=cfg["lr"],
         max_epochs=cfg["epochs"],
         batch_size=cfg["batch_size"],

@@ -158,7 +158,7 @@ class MultiTaskClassifier(ClassifierMixin, TaskViews, BaseMultiTaskNet):
         support bf16, off on the CPU. Losses are computed in float32.
     fused_optimizer : {"auto", True, False}, default="auto"
         Pass ``fused=True`` to an optimizer that accepts it (Adam, AdamW,
-        SGD, ...). ``"auto"``: on CUDA only. Ignored when you set
+        SGD, ...). ``"auto"``: on the CPU and CUDA. Ignored when you set
         ``optimizer__fused`` or ``optimizer__foreach`` yourself.
     predict_batch_size : int, default=8192
         Rows per forward pass in ``predict``/``predict_proba`` on the fast

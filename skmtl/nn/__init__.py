@@ -6,6 +6,7 @@ from ._losses import MultiTaskLoss
 from ._modules import (
     ACTIVATIONS,
     EMBEDDINGS,
+    Dropout,
     MLPTrunk,
     MultiTaskModule,
     PeriodicEmbedding,
@@ -17,6 +18,7 @@ from ._weighting import STRATEGIES, TaskWeighting, make_weighting
 
 __all__ = [
     "ACTIVATIONS",
+    "Dropout",
     "EMBEDDINGS",
     "EXPERTS",
     "MLPTrunk",

@@ -159,8 +159,9 @@ class Recipe:
 def auto_batch_size(n_rows: int) -> int:
     """``batch_size="auto"``: the power of two nearest ``n_rows / 10``, clipped
     to [16, 256], so that a small table still gets about ten steps per epoch.
-    A step on the CPU costs about the same per row from 256 rows up, so a
-    larger batch would only take steps away from a large table."""
+    A larger batch costs less per row on the CPU, but the steps it takes
+    away cost a large table accuracy (docs/performance.md, the fit-cost
+    frontier)."""
     return int(np.clip(2 ** round(np.log2(max(n_rows, 1) / 10)), 16, 256))
 
 

@@ -215,8 +215,15 @@ def test_fused_optimizer_option(tasks_data):
     X, Y = tasks_data
     fused = make_clf(fused_optimizer=True, max_epochs=1).fit(X, Y)
     assert fused.optimizer_.defaults["fused"] is True
-    auto = make_clf(max_epochs=1).fit(X, Y)  # "auto": fused on CUDA only
-    assert bool(auto.optimizer_.defaults["fused"]) == (auto.device == "cuda")
+    auto = make_clf(max_epochs=1).fit(X, Y)  # "auto": fused on the CPU and CUDA
+    assert auto.optimizer_.defaults["fused"] is True
+    off = make_clf(fused_optimizer=False, max_epochs=1).fit(X, Y)
+    assert not off.optimizer_.defaults["fused"]
+    sgd = make_clf(optimizer=torch.optim.SGD, max_epochs=1).fit(X, Y)
+    assert sgd.optimizer_.defaults["fused"] is True
+    # an optimizer without a fused kernel is left as it is
+    rms = make_clf(optimizer=torch.optim.Rprop, weight_decay=0, max_epochs=1).fit(X, Y)
+    assert "fused" not in rms.optimizer_.defaults or not rms.optimizer_.defaults["fused"]
     mine = make_clf(fused_optimizer=True, optimizer__foreach=False, max_epochs=1).fit(X, Y)
     assert not mine.optimizer_.defaults["fused"]
 
@@ -267,3 +274,20 @@ def test_torch_compile_gives_the_same_predictions(tasks_data):
     np.testing.assert_allclose(
         compiled.predict_proba(X)["colour"], plain.predict_proba(X)["colour"], atol=1e-5
     )
+
+
+def test_torch_compile_trains_through_skmtls_dropout(tasks_data):
+    # the trunk's Dropout draws its CPU mask with random_ on int64, which
+    # torch.compile must trace (or fall back on) without changing the step
+    X, Y = tasks_data
+    compiled = make_clf(
+        compile=True, max_epochs=2, dropout=0.3, train_split=None, feature_scaling=None
+    ).fit(X, Y)
+    drops = [m for m in compiled.module_.modules() if type(m).__name__ == "Dropout"]
+    assert drops and all(m.p == 0.3 for m in drops)
+    assert np.isfinite(compiled.history[:, "train_loss"]).all()
+    eager = compiled.module_._orig_mod.eval()
+    with torch.no_grad():
+        logits = eager(torch.as_tensor(X, dtype=torch.float32))
+    expected = torch.softmax(logits[list(compiled.tasks_).index("colour")], dim=1)
+    np.testing.assert_allclose(compiled.predict_proba(X)["colour"], expected.numpy(), atol=1e-5)

@@ -136,6 +136,22 @@ def test_checkpoint_resume_is_bit_for_bit(tasks_data, tmp_path, train_split):
     assert torch.equal(weights(full), weights(resumed))
 
 
+@pytest.mark.parametrize(
+    "speed",
+    [
+        {"fused_optimizer": False, "mixed_precision": False},
+        {"fused_optimizer": True, "mixed_precision": False},
+        {"fused_optimizer": True, "mixed_precision": True},
+    ],
+    ids=["plain", "fused", "fused-bf16"],
+)
+def test_resume_is_bit_for_bit_with_each_speed_setting(tasks_data, tmp_path, speed):
+    X, Y = tasks_data
+    full, resumed = _full_and_resumed(tmp_path, X, Y, train_split=None, **speed)
+    assert bool(full.optimizer_.defaults.get("fused")) == speed["fused_optimizer"]
+    assert torch.equal(weights(full), weights(resumed))
+
+
 def test_warm_start_resume_is_bit_for_bit(tasks_data):
     X, Y = tasks_data
     # a constant rate: two warm fits of 3 epochs are one of 6

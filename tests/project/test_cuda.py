@@ -126,3 +126,14 @@ def test_divergence_on_cuda_restores_finite_weights(tasks_data):
         clf.fit(X, Y)
     assert all(torch.isfinite(p).all() for p in clf.module_.parameters())
     assert all(np.isfinite(p).all() for p in clf.predict_proba(X).values())
+
+
+def test_dropout_on_cuda_is_torchs_own():
+    from skmtl.nn import Dropout
+
+    x = torch.ones(256, 512, device="cuda")
+    torch.manual_seed(3)
+    mine = Dropout(0.25).train()(x)
+    torch.manual_seed(3)
+    theirs = torch.nn.functional.dropout(x, 0.25, training=True)
+    assert torch.equal(mine, theirs)

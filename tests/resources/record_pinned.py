@@ -1,7 +1,9 @@
 """Record the fixed-seed outputs and a model file at the current release.
 
 Run at 0.1.0 as ``python record_pinned.py pinned_0.1.0 model_0.1.0.skmtl`` in
-this folder; tests/estimators/test_compatibility.py compares with them.
+this folder; tests/estimators/test_compatibility.py compares with them. After
+a change to the default numerics on purpose: ``python record_pinned.py
+pinned_defaults`` (the model file of 0.1.0 stays as it is).
 """
 import sys
 
