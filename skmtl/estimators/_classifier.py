@@ -91,9 +91,11 @@ class MultiTaskClassifier(ClassifierMixin, TaskViews, BaseMultiTaskNet):
         string names another history key, e.g. ``"valid_loss"`` or
         ``"valid_acc_<task>"``. ``False``: no early stopping; the default
         ``max_epochs="auto"`` still chooses the epoch count on a split.
-    patience : int, default=10
+    patience : int or "auto", default="auto"
         Epochs without improvement before early stopping, and before the
         epoch count's selection run of ``max_epochs="auto"`` ends.
+        ``"auto"``: 10, or 5 beyond 5,000 training rows, where an epoch is
+        many steps (``recipe_.patience`` holds the count in use).
     lr_schedule : {"linear", "cosine", "plateau", None}, default="linear"
         ``"linear"``: the learning rate decays linearly to zero over the
         fit's epochs; ``"cosine"``: along a half cosine

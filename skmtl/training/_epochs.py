@@ -5,7 +5,8 @@
 1. **select**: train on 80% of the rows (the stratified
    :class:`~skmtl.training.MultiTaskValidSplit`) for at most the budget of
    :func:`epoch_budget`, stopping ``patience`` epochs after the best
-   validation score (the mean per-task accuracy; the loss for the regressor);
+   validation score (the mean per-task accuracy; the loss for the regressor;
+   ``patience="auto"``: :func:`auto_patience`);
 2. **refit**: train a fresh network on all rows for that best count, its
    learning rate decaying to zero over exactly those epochs.
 
@@ -29,6 +30,11 @@ BUDGET_ROW_VISITS = 1_200_000
 MIN_EPOCHS = 8
 #: The validation share of the selection run.
 SELECTION_SPLIT = 0.2
+#: ``patience="auto"``: the epochs without a better score that end a run ...
+PATIENCE = 10
+#: ... and beyond this many training rows, where an epoch is 20 steps or
+#: more, half as many (docs/performance.md: the fit-cost issue).
+PATIENT_ROWS = 5_000
 
 def epoch_budget(n_rows: int) -> int:
     """The most epochs ``max_epochs="auto"`` trains: 40, or fewer where 40
@@ -36,6 +42,16 @@ def epoch_budget(n_rows: int) -> int:
     about that many, at least 8. A step costs about the same per row at any
     size, so beyond 30,000 rows a fit costs about the same."""
     return int(min(BUDGET_EPOCHS, max(MIN_EPOCHS, round(BUDGET_ROW_VISITS / max(n_rows, 1)))))
+
+
+def auto_patience(n_rows: int) -> int:
+    """``patience="auto"``: 10 epochs, 5 beyond 5,000 training rows. A
+    small table's validation score is coarse and needs the longer wait (5
+    cost penguins, hawks and beps over a point each); a large table's
+    epochs are many steps each, and the shorter wait kept every table's
+    accuracy over 5,000 rows in the benchmark's both halves while its
+    selection runs ended 5 epochs sooner."""
+    return PATIENCE // 2 if n_rows > PATIENT_ROWS else PATIENCE
 
 
 def best_epochs(history, key: str, lower_is_better: bool, tie_key: str = "valid_loss") -> int:

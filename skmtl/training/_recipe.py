@@ -31,6 +31,7 @@ watches follow the data and the phase of a chosen-epochs fit
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -49,7 +50,7 @@ from ._callbacks import (
     RecipeLRScheduler,
     TaskPrintLog,
 )
-from ._epochs import SELECTION_SPLIT, epoch_budget
+from ._epochs import PATIENCE, SELECTION_SPLIT, auto_patience, epoch_budget
 from ._scoring import mean_valid_accuracy
 from ._task_history import TaskHistory
 from ._valid_split import MultiTaskValidSplit
@@ -138,6 +139,10 @@ class Recipe:
         The split of the validation rows, or None: all rows train.
     stops_early : bool
         Whether early stopping watches ``monitor``.
+    patience : int
+        The epochs without improvement that end a run (``patience``;
+        ``"auto"``: :func:`~skmtl.training._epochs.auto_patience`, or its
+        longest without the data).
     monitor : str
         The history key that early stopping and the plateau schedule watch.
     lower_is_better : bool
@@ -152,6 +157,7 @@ class Recipe:
     embedded_columns: list[int] | None
     train_split: Any
     stops_early: bool
+    patience: int
     monitor: str
     lower_is_better: bool
 
@@ -309,6 +315,9 @@ def plan(
     monitor, lower = _monitor(params, split, default_monitor)
     widths = hidden_units
     epochs, scaling, embedding, columns = params["max_epochs"], None, None, None
+    patience = params["patience"]
+    if not isinstance(patience, numbers.Integral):  # "auto" (a bad value is refused in fit)
+        patience = auto_patience(data.n_labelled) if data is not None else PATIENCE
     if data is not None:
         if widths is None:
             auto = params["hidden_units"] == "auto"
@@ -330,6 +339,7 @@ def plan(
         embedded_columns=columns,
         train_split=split,
         stops_early=stops,
+        patience=patience,
         monitor=monitor,
         lower_is_better=lower,
     )
@@ -369,7 +379,7 @@ def recipe_callbacks(params: Mapping, recipe: Recipe) -> list[tuple[str, Any]]:
     callbacks inside ``set_params`` too, which must not raise, so bad values
     are read leniently here and refused by the parameter check in ``fit``.
     """
-    patience = params["patience"] if isinstance(params["patience"], int) else 1
+    patience = recipe.patience
     name, lower = recipe.monitor, recipe.lower_is_better
     callbacks = []
     schedule = params["lr_schedule"]

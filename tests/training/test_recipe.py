@@ -273,7 +273,8 @@ def test_no_validation_split_means_no_early_stopping():
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"patience": 0}, r"The 'patience' parameter .* an int in the range \[1, inf\). Got 0"),
+        ({"patience": 0}, r"'patience' parameter .* range \[1, inf\) or 'auto'. Got 0"),
+        ({"patience": "long"}, r"The 'patience' parameter .* or 'auto'. Got 'long'"),
         ({"lr_schedule": "step"}, r"'lr_schedule' .* \['cosine', 'linear', 'plateau'\] or None"),
         ({"early_stopping": 3}, "'early_stopping' parameter .* must be a bool or a str. Got 3"),
     ],
@@ -506,3 +507,32 @@ def test_every_recipe_choice_is_a_parameter_gridsearch_can_set():
         feature_scaling=None, numeric_embedding=None, patience=3, norm="layer"
     )
     assert changed.get_params()["patience"] == 3 and changed.norm == "layer"
+
+
+def test_auto_patience_halves_beyond_five_thousand_rows():
+    from skmtl.training._epochs import auto_patience
+    from skmtl.training._recipe import DataSummary, plan
+
+    assert [auto_patience(n) for n in (10, 5_000, 5_001, 1_000_000)] == [10, 10, 5, 5]
+    params = MultiTaskClassifier().get_params(deep=False)
+    assert params["patience"] == "auto"
+
+    def summary(rows):
+        return DataSummary(rows, rows, "tabular", (rows, 3))
+
+    assert plan(params, summary(5_000), phase=("select", 0)).patience == 10
+    assert plan(params, summary(6_000), phase=("select", 0)).patience == 5
+    assert plan({**params, "patience": 7}, summary(6_000)).patience == 7
+    assert plan({**params, "patience": np.int64(7)}, summary(6_000)).patience == 7
+    assert plan(params).patience == 10  # callbacks built outside fit: the longest
+
+
+def test_a_fit_waits_its_patience():
+    X, Y = _noisy()
+    clf = MultiTaskClassifier(hidden_units=(8,), max_epochs=40, early_stopping=True, random_state=0)
+    clf.fit(X, Y)
+    assert clf.recipe_.patience == 10 and dict(clf.callbacks_)["early_stopping"].patience == 10
+    clf.set_params(patience=3).fit(X, Y)
+    assert dict(clf.callbacks_)["early_stopping"].patience == 3
+    best = int(np.argmax(clf.history[:, "valid_acc"]))
+    assert len(clf.history) <= best + 1 + 3
