@@ -94,8 +94,9 @@ class MultiTaskClassifier(ClassifierMixin, TaskViews, BaseMultiTaskNet):
     patience : int or "auto", default="auto"
         Epochs without improvement before early stopping, and before the
         epoch count's selection run of ``max_epochs="auto"`` ends.
-        ``"auto"``: 10, or 5 beyond 5,000 training rows, where an epoch is
-        many steps (``recipe_.patience`` holds the count in use).
+        ``"auto"``: 10, or 5 where ``fit`` gets more than 5,000 labelled
+        rows, whose epochs are many steps each (``recipe_.patience`` holds
+        the count in use).
     lr_schedule : {"linear", "cosine", "plateau", None}, default="linear"
         ``"linear"``: the learning rate decays linearly to zero over the
         fit's epochs; ``"cosine"``: along a half cosine
@@ -160,8 +161,11 @@ class MultiTaskClassifier(ClassifierMixin, TaskViews, BaseMultiTaskNet):
         support bf16, off on the CPU. Losses are computed in float32.
     fused_optimizer : {"auto", True, False}, default="auto"
         Pass ``fused=True`` to an optimizer that accepts it (Adam, AdamW,
-        SGD, ...). ``"auto"``: on the CPU and CUDA. Ignored when you set
-        ``optimizer__fused`` or ``optimizer__foreach`` yourself.
+        SGD, ...). ``"auto"``: on CUDA, and on the CPU for torch's own
+        optimizers; never with sparse gradients (``nn.Embedding(sparse=True)``),
+        complex parameters or ``optimizer__differentiable=True``, which the
+        fused kernels refuse. Ignored when you set ``optimizer__fused`` or
+        ``optimizer__foreach`` yourself.
     predict_batch_size : int, default=8192
         Rows per forward pass in ``predict``/``predict_proba`` on the fast
         path; ``-1`` for all rows at once.

@@ -148,11 +148,27 @@ def optimizer_kwargs(net, kwargs: dict) -> dict:
 def _use_fused(net, kwargs: dict) -> bool:
     if not net.fused_optimizer or "fused" in kwargs or "foreach" in kwargs:
         return False
-    # torch fuses Adam/AdamW/SGD on the CPU and CUDA; on the CPU the fused
-    # step costs a third of the per-tensor loop's (docs/performance.md)
-    if net.fused_optimizer == "auto" and torch.device(net.device).type not in ("cpu", "cuda"):
-        return False
     try:
-        return "fused" in inspect.signature(net.optimizer).parameters
+        takes = "fused" in inspect.signature(net.optimizer).parameters
     except (TypeError, ValueError):
         return False
+    if not takes or net.fused_optimizer is True:
+        return takes
+    # "auto": where torch's fused kernels apply. On the CPU the fused step
+    # costs a third of the per-tensor loop's (docs/performance.md), but only
+    # torch's own optimizers are known to fuse there; nowhere do the kernels
+    # take sparse gradients, complex parameters or a differentiable step.
+    device = torch.device(net.device).type
+    if device not in ("cpu", "cuda") or kwargs.get("differentiable"):
+        return False
+    if device == "cpu" and not net.optimizer.__module__.startswith("torch.optim"):
+        return False
+    if any(p.is_complex() for _, p in net.get_all_learnable_params()):
+        return False
+    parts = [getattr(net, name + "_", None) for name in net._modules + net._criteria]
+    return not any(
+        getattr(layer, "sparse", False) is True
+        for part in parts
+        if isinstance(part, torch.nn.Module)
+        for layer in part.modules()
+    )

@@ -44,15 +44,18 @@ class Dropout(nn.Dropout):
     Here each 64-bit draw gives four 16-bit numbers, so the mask takes a
     quarter of the calls; the drop probability is ``p`` rounded to a
     multiple of 1/65536, and the kept values are scaled by the exact inverse
-    of the keep probability, so the expectation is unchanged. Other devices
-    use torch's own fused dropout. Same state and ``repr`` as
-    ``torch.nn.Dropout``.
+    of the keep probability, so the expectation is unchanged. Other devices,
+    ``inplace=True`` and a ``p`` within 1/131072 of 0 or 1 use torch's own
+    dropout. Same state and ``repr`` as ``torch.nn.Dropout``.
     """
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        if not (self.training and self.p and X.device.type == "cpu"):
-            return super().forward(X)
         dropped = round(self.p * 65536)
+        # torch's own where it is fused (CUDA, ...), where asked to work in
+        # place, and at a rate that rounds to keeping all or none
+        usual = self.inplace or X.device.type != "cpu" or not 0 < dropped < 65536
+        if not self.training or usual:
+            return super().forward(X)
         n = X.numel()
         bits = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(2**63), None)
         keep = bits.view(torch.int16)[:n].view(X.shape) >= dropped - 32768

@@ -45,7 +45,8 @@ def epoch_budget(n_rows: int) -> int:
 
 
 def auto_patience(n_rows: int) -> int:
-    """``patience="auto"``: 10 epochs, 5 beyond 5,000 training rows. A
+    """``patience="auto"``: 10 epochs, 5 beyond 5,000 labelled rows in
+    ``fit``'s data (before the selection run's split). A
     small table's validation score is coarse and needs the longer wait (5
     cost penguins, hawks and beps over a point each); a large table's
     epochs are many steps each, and the shorter wait kept every table's

@@ -379,7 +379,11 @@ def recipe_callbacks(params: Mapping, recipe: Recipe) -> list[tuple[str, Any]]:
     callbacks inside ``set_params`` too, which must not raise, so bad values
     are read leniently here and refused by the parameter check in ``fit``.
     """
-    patience = recipe.patience
+    # an int set after the fit counts (set_params rebuilds the callbacks from
+    # the fit's recipe); a recipe pickled before patience="auto" has none
+    patience = params["patience"]
+    if not isinstance(patience, numbers.Integral):
+        patience = getattr(recipe, "patience", PATIENCE)
     name, lower = recipe.monitor, recipe.lower_is_better
     callbacks = []
     schedule = params["lr_schedule"]

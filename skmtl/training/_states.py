@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import torch
+from torch.nn.parameter import is_lazy
 
 
 def copy_states(net, *, optimizers: bool = True) -> dict[str, dict]:
@@ -36,6 +37,7 @@ def refresh_states(net, states: dict[str, dict]) -> bool:
             if not (
                 isinstance(value, torch.Tensor)
                 and isinstance(old, torch.Tensor)
+                and not (is_lazy(value) or is_lazy(old))
                 and old.shape == value.shape
                 and old.dtype == value.dtype
                 and old.device == value.device

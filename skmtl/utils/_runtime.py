@@ -65,6 +65,9 @@ def seed_torch(seed: int) -> None:
     millisecond a call, which a small table's fit paid every epoch. The
     streams drawn are the same.
     """
+    if torch._C._get_privateuse1_backend_name() != "privateuseone":
+        torch.manual_seed(seed)  # a custom backend: only torch knows how to seed it
+        return
     torch.default_generator.manual_seed(seed)
     for name in ("cuda", "xpu", "mtia"):
         backend = getattr(torch, name, None)

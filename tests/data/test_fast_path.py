@@ -224,6 +224,35 @@ def test_fused_optimizer_option(tasks_data):
     # an optimizer without a fused kernel is left as it is
     rms = make_clf(optimizer=torch.optim.Rprop, weight_decay=0, max_epochs=1).fit(X, Y)
     assert "fused" not in rms.optimizer_.defaults or not rms.optimizer_.defaults["fused"]
+    # nor what the fused kernels refuse, nor another library's optimizer on the CPU
+    from skmtl.estimators._network import optimizer_kwargs
+
+    assert optimizer_kwargs(auto, {})["fused"] is True
+    assert "fused" not in optimizer_kwargs(auto, {"differentiable": True})
+
+    class MyAdam(torch.optim.Adam):
+        pass
+
+    MyAdam.__module__ = "my_library.optim"
+    theirs = make_clf(optimizer=MyAdam, max_epochs=1).fit(X, Y)
+    assert not theirs.optimizer_.defaults["fused"]
+
+
+def test_auto_fused_optimizer_skips_sparse_gradients(tasks_data):
+    X, Y = tasks_data
+
+    class SparseTrunk(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.codes = torch.nn.Embedding(8, 4, sparse=True)
+            self.dense = torch.nn.Linear(X.shape[1], 4)
+
+        def forward(self, X):
+            return self.dense(X) + self.codes((X[:, 0].abs() * 3).long().clamp(max=7))
+
+    clf = make_clf(module=SparseTrunk, optimizer=torch.optim.SGD, max_epochs=2, weight_decay=0)
+    clf.fit(X, Y)  # the fused SGD would refuse the embedding's sparse gradient
+    assert not clf.optimizer_.defaults["fused"]
     mine = make_clf(fused_optimizer=True, optimizer__foreach=False, max_epochs=1).fit(X, Y)
     assert not mine.optimizer_.defaults["fused"]
 

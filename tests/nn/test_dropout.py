@@ -77,3 +77,18 @@ def test_the_trunk_uses_it():
     trunk = MLPTrunk(4, (8, 8), dropout=0.1)
     drops = [m for m in trunk.modules() if isinstance(m, torch.nn.Dropout)]
     assert len(drops) == 2 and all(type(m) is Dropout for m in drops)
+
+
+@pytest.mark.parametrize("p", [0.999995, 1.0, 1e-6])
+def test_rates_that_round_to_all_or_none_are_torchs(p):
+    torch.manual_seed(0)
+    x = torch.ones(4, 8)
+    mine = Dropout(p).train()(x)
+    torch.manual_seed(0)
+    assert torch.equal(mine, torch.nn.functional.dropout(x, p, training=True))
+
+
+def test_inplace_is_torchs_and_works_in_place():
+    x = torch.ones(64, 64)
+    out = Dropout(0.5, inplace=True).train()(x)
+    assert out.data_ptr() == x.data_ptr() and (x == 0).any()

@@ -73,3 +73,14 @@ def test_a_fit_with_a_seed_repeats_itself(tasks_data):
     first = make_clf(max_epochs=3, dropout=0.3).fit(X, Y).predict_proba(X)["colour"]
     again = make_clf(max_epochs=3, dropout=0.3).fit(X, Y).predict_proba(X)["colour"]
     np.testing.assert_array_equal(first, again)
+
+
+def test_refresh_states_refuses_a_lazy_tensor():
+    module = torch.nn.LazyLinear(3)
+
+    class Net:
+        _modules, _criteria, _optimizers = ["module"], [], []
+        module_ = module
+
+    kept = copy_states(Net(), optimizers=False)
+    assert not refresh_states(Net(), kept)

@@ -536,3 +536,25 @@ def test_a_fit_waits_its_patience():
     assert dict(clf.callbacks_)["early_stopping"].patience == 3
     best = int(np.argmax(clf.history[:, "valid_acc"]))
     assert len(clf.history) <= best + 1 + 3
+
+
+def test_patience_set_after_a_fit_reaches_the_rebuilt_callbacks():
+    X, Y = _noisy()
+    clf = MultiTaskClassifier(hidden_units=(8,), max_epochs=3, early_stopping=True, random_state=0)
+    clf.fit(X, Y)
+    clf.set_params(patience=3, callbacks__print_log__keys_ignored=None)
+    assert dict(clf.callbacks_)["early_stopping"].patience == 3
+
+
+def test_a_recipe_from_before_auto_patience_still_builds_callbacks():
+    import dataclasses
+
+    from skmtl.training._recipe import Recipe, recipe_callbacks
+
+    X, Y = _noisy()
+    clf = MultiTaskClassifier(hidden_units=(8,), max_epochs=2, early_stopping=True, random_state=0)
+    clf.fit(X, Y)
+    fields = {f.name: getattr(clf.recipe_, f.name) for f in dataclasses.fields(Recipe)}
+    old = type("Recipe", (), {k: v for k, v in fields.items() if k != "patience"})()
+    callbacks = dict(recipe_callbacks(clf.get_params(deep=False), old))
+    assert callbacks["early_stopping"].patience == 10
