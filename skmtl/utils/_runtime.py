@@ -30,17 +30,19 @@ def torch_seed(random_state, *key: int) -> int | None:
     if random_state is None:
         return None
     if isinstance(random_state, numbers.Integral):
-        base = _base_seed(int(random_state))
+        base = _int_base_seed(int(random_state))
     else:  # a RandomState instance: each call draws anew from it
-        base = int(check_random_state(random_state).randint(0, 2**31 - 1))
+        base = _base_seed(random_state)
     return _keyed_seed(base, key) if key else base
+
+
+def _base_seed(random_state) -> int:
+    return int(check_random_state(random_state).randint(0, 2**31 - 1))
 
 
 # a fit reseeds every epoch; a new RandomState or SeedSequence each time
 # cost a small table's fit about as much as a step
-@functools.lru_cache(maxsize=64)
-def _base_seed(random_state: int) -> int:
-    return int(check_random_state(random_state).randint(0, 2**31 - 1))
+_int_base_seed = functools.lru_cache(maxsize=64)(_base_seed)
 
 
 @functools.lru_cache(maxsize=1024)
