@@ -8,6 +8,7 @@ ORDER = [
     "plot_quickstart.py",
     "plot_missing_labels.py",
     "plot_grid_search.py",
+    "plot_packed_search.py",
     "plot_cnn_digits.py",
     "plot_sparse_text.py",
     "plot_task_relations.py",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import pickle
 import warnings
 from collections.abc import Hashable, Iterator, Mapping
@@ -18,6 +19,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from skorch import NeuralNet
 from skorch.dataset import Dataset
+from skorch.history import History
 from skorch.utils import to_tensor
 
 from ..data import (
@@ -623,6 +625,45 @@ class BaseMultiTaskNet(NeuralNet):
         self._train(entry, X, y, reset=True, phase=("refit", epochs), **fit_params)
         self.selection_history_ = selection
         return self
+
+    def _packed_start(self, X, y, *, phase=None):
+        """Begin a fit as :meth:`fit` would (the checks, the encoded targets,
+        the recipe of ``phase``, the scaler, a network built from the same
+        seed, the same validation split) and stop before the first epoch.
+
+        A packed search (:class:`~skmtl.model_selection.PackedGridSearchCV`)
+        trains the network with others (:func:`skmtl.training.train_packed`)
+        and hands the weights back to :meth:`_packed_finish`. Returns the
+        training and validation datasets.
+        """
+        with self._fitting(reset=True):
+            X, codes = self._prepare_fit(X, y, reset=True, phase=phase)
+            self.initialize()
+            return self.get_split_datasets(X, codes)
+
+    def _packed_finish(self, state: Mapping, history, selection=None) -> None:
+        """Become fitted from a packed run: the weights and buffers in
+        ``state`` (by name), the run's epoch rows as ``history_`` and, after
+        a chosen-epochs search, the selection run's as ``selection_history_``."""
+        module = self.module_
+        with torch.no_grad():
+            for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
+                if name in state:
+                    tensor.copy_(state[name])
+        self.history_ = History([{**row, "batches": []} for row in history])
+        if selection is not None:
+            # the refit run of a chosen-epochs fit, on every row
+            self.selection_history_ = History([{**row, "batches": []} for row in selection])
+            self.recipe_ = dataclasses.replace(
+                self.recipe_,
+                phase="refit",
+                max_epochs=len(history),
+                train_split=None,
+                stops_early=False,
+                monitor="train_loss",
+                lower_is_better=True,
+            )
+            self.max_epochs_ = len(history)
 
     def fit(self, X, y, **fit_params):
         """Build the network from the data and train it.

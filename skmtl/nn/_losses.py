@@ -109,6 +109,38 @@ class MultiTaskLoss(nn.Module):
         sums, counts = self._sums_and_counts(y_pred, y_true)
         return sums / counts.clamp(min=1)
 
+    def member_task_losses(
+        self, y_pred: Sequence[torch.Tensor], y_true: torch.Tensor
+    ) -> torch.Tensor:
+        """:meth:`task_losses` of many networks at once, shape ``(members, n_tasks)``.
+
+        ``y_pred`` holds each task's ``(members, batch, n_classes)`` logits and
+        ``y_true`` the ``(members, batch, n_tasks)`` codes: a packed search's
+        members (:func:`skmtl.training.train_packed`). The default
+        cross-entropy takes all members in one kernel per task; any other
+        criterion goes through :func:`torch.func.vmap`.
+        """
+        crit = self.criterion
+        fused = type(crit) is nn.CrossEntropyLoss and crit.ignore_index == MISSING
+        if not fused or y_true.is_floating_point() or y_pred[0].ndim != 3:
+            return torch.func.vmap(self.task_losses)(tuple(y_pred), y_true)
+        members, rows = y_true.shape[:2]
+        counts = labelled(y_true).sum(dim=1)
+        sums = [
+            F.cross_entropy(
+                logits.flatten(0, 1).float(),
+                y_true[..., t].flatten(),
+                weight=crit.weight,
+                ignore_index=MISSING,
+                reduction="none",
+                label_smoothing=crit.label_smoothing,
+            )
+            .view(members, rows)
+            .sum(dim=1)
+            for t, logits in enumerate(y_pred)
+        ]
+        return torch.stack(sums, dim=1) / counts.clamp(min=1)
+
     def forward(self, y_pred: Sequence[torch.Tensor], y_true: torch.Tensor) -> torch.Tensor:
         """:meth:`task_losses` times the static weights, shape ``(n_tasks,)``."""
         sums, counts = self._sums_and_counts(y_pred, y_true)

@@ -162,6 +162,14 @@ class TaskWeighting(nn.Module):
             Whether each task had a label in the epoch.
         """
 
+    def fixed_weights(self) -> torch.Tensor | None:
+        """The task weights ``combine`` applies until the next ``end_epoch``,
+        where it is that weighted sum of the losses; None otherwise (the
+        default). A packed search (:func:`skmtl.training.train_packed`) then
+        weighs all its members' losses at once instead of calling
+        ``combine`` for each."""
+        return None
+
     def epoch_weights(self) -> torch.Tensor:
         """Mean weight of each task over the epoch's steps; restarts the mean."""
         weights = self._weight_sum / self._steps.clamp(min=1)
@@ -177,6 +185,9 @@ class Equal(TaskWeighting):
 
     def combine(self, losses, present):
         return losses.sum()  # an absent task's loss is 0
+
+    def fixed_weights(self):
+        return torch.ones(self.n_tasks)
 
     def epoch_weights(self):
         return torch.ones(self.n_tasks)
@@ -230,6 +241,9 @@ class DWA(TaskWeighting):
     def combine(self, losses, present):
         self._log(self.weights)
         return (self.weights * losses).sum()
+
+    def fixed_weights(self):
+        return self.weights
 
     def end_epoch(self, train_losses, present):
         present = present.to(self.history.device)

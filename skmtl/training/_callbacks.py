@@ -51,6 +51,14 @@ class RecipeLRScheduler(LRScheduler):
             super().on_epoch_end(net, dataset_valid=dataset_valid, **kwargs)
 
 
+def decay_factor(shape: str, epoch: int, epochs: int) -> float:
+    """The share of the initial learning rate that epoch ``epoch`` (0-based)
+    of a decay over ``epochs`` epochs trains at: ``1 - k / E`` for
+    ``"linear"``, ``(1 + cos(pi k / E)) / 2`` for ``"cosine"``."""
+    t = min(max(epoch, 0) / max(epochs, 1), 1.0)
+    return 1.0 - t if shape == "linear" else 0.5 * (1.0 + math.cos(math.pi * t))
+
+
 class EpochDecay(Callback):
     """Decay the learning rate over the epochs of a fit, to zero at its end.
 
@@ -82,8 +90,7 @@ class EpochDecay(Callback):
 
     def on_epoch_begin(self, net, **kwargs):
         start, end = self.plan_
-        t = min(max(len(net.history) - 1 - start, 0) / (end - start), 1.0)
-        factor = 1.0 - t if self.shape == "linear" else 0.5 * (1.0 + math.cos(math.pi * t))
+        factor = decay_factor(self.shape, len(net.history) - 1 - start, end - start)
         for group in net.optimizer_.param_groups:
             group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
         net.history.record("lr_plan", list(self.plan_))

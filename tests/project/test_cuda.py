@@ -6,6 +6,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from support import make_clf
@@ -137,3 +138,31 @@ def test_dropout_on_cuda_is_torchs_own():
     torch.manual_seed(3)
     theirs = torch.nn.functional.dropout(x, 0.25, training=True)
     assert torch.equal(mine, theirs)
+
+
+def test_packed_search_packs_on_cuda(tasks_data):
+    from sklearn.model_selection import GridSearchCV
+
+    from skmtl.model_selection import PackedGridSearchCV
+
+    X, Y = tasks_data[0], pd.DataFrame(tasks_data[1])
+    est = make_clf(device="cuda", max_epochs=4)
+    grid = {"lr": [3e-3, 3e-2], "dropout": [0.0, 0.2]}
+    packed = PackedGridSearchCV(est, grid, cv=3).fit(X, Y)
+    plain = GridSearchCV(est, grid, cv=3).fit(X, Y)
+    assert packed.packed_.all()
+    assert all(p.is_cuda for p in packed.best_estimator_.module_.parameters())
+    gap = np.abs(packed.cv_results_["mean_test_score"] - plain.cv_results_["mean_test_score"])
+    assert gap.mean() < 0.05
+
+
+def test_packed_search_with_bf16_autocast_on_cuda(tasks_data):
+    from skmtl.model_selection import PackedGridSearchCV
+
+    if not torch.cuda.is_bf16_supported():
+        pytest.skip("needs bf16 on the GPU")
+    X, Y = tasks_data[0], pd.DataFrame(tasks_data[1])
+    est = make_clf(device="cuda", max_epochs=3, mixed_precision=True)
+    search = PackedGridSearchCV(est, {"lr": [3e-3, 3e-2]}, cv=3).fit(X, Y)
+    assert search.packed_.all()
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()

@@ -87,6 +87,18 @@ def test_plot_grid_search():
     assert len(fig.axes[0].patches) == 4 * 4
 
 
+def test_plot_packed_search():
+    ns, figures = run_script("plot_packed_search.py")
+    packed, plain = ns["packed"], ns["plain"]
+    assert packed.packed_.all() and len(packed.cv_results_["params"]) == 8
+    assert type(packed.best_estimator_).__name__ == "MultiTaskClassifier"
+    # the packed search answers as GridSearchCV does, within the folds' noise
+    gap = np.abs(packed.cv_results_["mean_test_score"] - plain.cv_results_["mean_test_score"])
+    assert gap.mean() < plain.cv_results_["std_test_score"].mean()
+    (fig,) = figures
+    assert len(fig.axes[0].patches) == 2 * 8
+
+
 def test_plot_cnn_digits():
     ns, figures = run_script("plot_cnn_digits.py")
     clf = ns["clf"]
