@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The GPU check, for any machine with a CUDA device, as it is:
 #   bash benchmarks/gpu_check.sh [RESULTS_FOLDER]
-# runs the CUDA tests, the speed benchmark on CUDA and a default fit of a
-# generated 100,000-row table timed against one HGB per task on the CPU,
-# within 8 minutes, and writes every output to RESULTS_FOLDER (default
+# runs the CUDA tests, the speed benchmark on CUDA, a default fit of a
+# generated 100,000-row table timed against one HGB per task on the CPU and
+# the packed search of penguins against GridSearchCV, within 8 minutes, and
+# writes every output to RESULTS_FOLDER (default
 # gpu_check_results/). Without a CUDA device it says so and exits 0.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,8 +37,9 @@ nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || true
 python -c "import torch; print(torch.__version__, torch.version.cuda, torch.cuda.get_device_name())" \
   | tee -a "$out/summary.txt"
 step test_cuda 150 python -m pytest -q -p no:cacheprovider tests/project/test_cuda.py
-step speed 180 python benchmarks/speed.py --device cuda --contenders hand skorch skmtl \
+step speed 140 python benchmarks/speed.py --device cuda --contenders hand skorch skmtl \
   --repeat 3 --skip-memory --json "$out/speed.json"
-step default_fit 120 python benchmarks/default_fit.py --device cuda --json "$out/default_fit.json"
-tail -n 25 "$out/test_cuda.txt" "$out/speed.txt" "$out/default_fit.txt"
+step default_fit 100 python benchmarks/default_fit.py --device cuda --json "$out/default_fit.json"
+step packed_search 90 python benchmarks/packed_search.py --device cuda --json "$out/packed_search.json"
+tail -n 25 "$out/test_cuda.txt" "$out/speed.txt" "$out/default_fit.txt" "$out/packed_search.txt"
 exit "$status"

@@ -24,6 +24,7 @@ from numbers import Integral
 
 import joblib
 import numpy as np
+import pandas as pd
 import torch
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, clone, is_classifier
@@ -84,8 +85,18 @@ CPU_MEMBERS = 32
 
 
 def _fold_key(X, y) -> str:
-    """What identifies a fold's training data when scikit-learn hands it back."""
-    return joblib.hash((X, y))
+    """What identifies a fold's training data when scikit-learn hands it back:
+    a hash of its values (pandas hashes a frame's rows in one pass, where
+    pickling it for the hash costs ten times as much)."""
+
+    def values(data):
+        if isinstance(data, (pd.DataFrame, pd.Series)):
+            return list(data.columns) if data.ndim == 2 else data.name, pd.util.hash_pandas_object(
+                data, index=True
+            ).to_numpy()
+        return data
+
+    return joblib.hash((values(X), values(y)))
 
 
 def _param_key(params: dict) -> str:
@@ -347,7 +358,9 @@ def _run_packs(prepared: list[_Prepared], budget: int, max_members) -> list:
             else:
                 home[1].append(i)
         for _, members in packs:
-            members.sort()
+            # refits of like length share a chunk: a pack runs as long as its
+            # longest member, and its short ones leave it early
+            members.sort(key=lambda i: (prepared[i].epochs or 0, i))
             group = [prepared[i] for i in members]
             for i, outcome in zip(members, _run_pack(group, budget, max_members), strict=True):
                 outcomes[i] = outcome
@@ -428,7 +441,8 @@ class _Replay(BaseEstimator):
         return self.fitted_.score(X, y, sample_weight=sample_weight)
 
 
-_PACKED_DOC = """
+_DOC = """{summary}
+
     The candidates x folds that can share a network pass are trained
     together as members of one packed network, each with its own rows,
     hyperparameters, optimizer state and stopping; a member never sees its
@@ -436,17 +450,56 @@ _PACKED_DOC = """
     folds, as a plain fit chooses them). Parameters that change the
     network's shape or data path split the grid into groups, packed one
     after another (or in parallel with ``n_jobs``). Members that cannot be
-    packed (sparse or memory-mapped X, callbacks, a gradient task
-    weighting, ``lr_schedule="plateau"``, another optimizer) are fitted one
-    by one, as ``GridSearchCV`` fits them; ``packed_`` says which.
+    packed (sparse or memory-mapped X, callbacks, a task weighting that
+    trains parameters or combines gradients, ``lr_schedule="plateau"``,
+    another optimizer) are fitted one by one, as ``{plain}`` fits them;
+    ``packed_`` says which. Then scikit-learn's own ``{plain}.fit`` scores
+    every member, builds ``cv_results_`` and refits the best as an ordinary
+    fit. See the user guide's page "Packed searches".
 
+    Parameters
+    ----------
+    estimator : MultiTaskClassifier or MultiTaskRegressor
+        The estimator to tune (not a Pipeline: use ``{plain}`` for those).
+{candidates}
+    scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score
+        As in ``{plain}``; ``n_jobs`` runs the groups of the grid in
+        parallel through joblib. ``Y`` is an array or a DataFrame, as there.
     max_members : int, "auto" or None, default="auto"
         The most members in one pack; None: as many as ``memory_budget``
         holds; ``"auto"``: 32 on the CPU (beyond it a member-step costs no
         less), None on a GPU.
     memory_budget : int or "auto", default="auto"
         Bytes a pack's training step may take: 2 GiB on the CPU, half the
-        free memory of a GPU.
+        free memory of a GPU. One member over it is an error.
+
+    Attributes
+    ----------
+    cv_results_, best_estimator_, best_score_, best_params_
+        As in ``{plain}``. ``mean_fit_time`` and ``std_fit_time`` are each
+        member's share of its pack's time; ``best_estimator_`` is an
+        ordinary fitted estimator.
+    best_index_, scorer_, n_splits_, refit_time_, multimetric_
+        As in ``{plain}``.
+    packed_ : ndarray of bool, shape (n_candidates, n_splits)
+        Whether each candidate's fit on each fold was a member of a pack.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from skmtl import MultiTaskClassifier
+    >>> from skmtl.model_selection import {name}
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(120, 4))
+    >>> Y = pd.DataFrame({{"a": X[:, 0] > 0, "b": X[:, 1] > 0.5}})
+    >>> search = {name}(
+    ...     MultiTaskClassifier(hidden_units=(16,), max_epochs=5, random_state=0),
+    ...     {example},
+    ...     cv=3,
+    ... ).fit(X, Y)
+    >>> bool(search.packed_.all()), len(search.cv_results_["params"])
+    (True, 2)
 """
 
 
@@ -577,10 +630,13 @@ _EXTRA_CONSTRAINTS = {
 
 
 class PackedGridSearchCV(_PackedSearch, GridSearchCV):
-    __doc__ = (
-        "``GridSearchCV`` for skmtl's estimators, its candidates x folds trained packed.\n"
-        + _PACKED_DOC
-        + (GridSearchCV.__doc__ or "").split("\n", 1)[1]
+    __doc__ = _DOC.format(
+        summary="``GridSearchCV`` for skmtl's estimators: its candidates x folds trained packed.",
+        plain="GridSearchCV",
+        name="PackedGridSearchCV",
+        candidates="""    param_grid : dict or list of dict
+        The candidates, as in ``GridSearchCV``.""",
+        example='{"lr": [1e-3, 1e-2]}',
     )
 
     _parameter_constraints: dict = {**GridSearchCV._parameter_constraints, **_EXTRA_CONSTRAINTS}
@@ -621,10 +677,20 @@ class PackedGridSearchCV(_PackedSearch, GridSearchCV):
 
 
 class PackedRandomizedSearchCV(_PackedSearch, RandomizedSearchCV):
-    __doc__ = (
-        "``RandomizedSearchCV`` for skmtl's estimators, its candidates x folds trained packed.\n"
-        + _PACKED_DOC
-        + (RandomizedSearchCV.__doc__ or "").split("\n", 1)[1]
+    __doc__ = _DOC.format(
+        summary=(
+            "``RandomizedSearchCV`` for skmtl's estimators: its candidates x folds "
+            "trained packed."
+        ),
+        plain="RandomizedSearchCV",
+        name="PackedRandomizedSearchCV",
+        candidates="""    param_distributions : dict or list of dict
+        What to draw the candidates from, as in ``RandomizedSearchCV``.
+    n_iter : int, default=10
+        The number of candidates drawn.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the draw, as in ``RandomizedSearchCV``.""",
+        example='{"lr": [1e-3, 1e-2]}, n_iter=2, random_state=0',
     )
 
     _parameter_constraints: dict = {

@@ -345,6 +345,7 @@ class _Pack:
         placed = list(anchors[source])
         rates = [[a.get(k, 0.0) for k in placed] for a in anchors]
         self.rates = torch.tensor(rates, dtype=torch.float64).reshape(len(members), -1)
+        self._mask_rates()
         self.lr = torch.tensor([m.lr for m in members], dtype=torch.float32, device=self.device)
         self.wd = torch.tensor(
             [m.weight_decay for m in members], dtype=torch.float32, device=self.device
@@ -367,9 +368,8 @@ class _Pack:
 
     def _new_adam(self) -> None:
         """torch's Adam at rate 1 and no weight decay, fused where torch has
-        the kernel. It steps scratch tensors (``steps``), zeroed before each
-        step and given the weights' gradients, so that it writes each
-        element's unit step there; :meth:`step` scales it per member."""
+        the kernel, over scratch tensors (``steps``) that :meth:`step` zeroes
+        and reads."""
         self.steps = [torch.zeros_like(p) for p in self.params.values()]
         fused = self.device.type in ("cpu", "cuda")
         self.optimizer = torch.optim.Adam(
@@ -399,6 +399,7 @@ class _Pack:
         self.names = [self.names[i] for i in positions]
         self._bind()
         self.rates = self.rates[positions]
+        self._mask_rates()
         self.lr, self.wd, self.weights = self.lr[index], self.wd[index], self.weights[index]
 
     def state_of(self, position: int) -> dict[str, torch.Tensor]:
@@ -414,24 +415,29 @@ class _Pack:
             for name, value in zip(self.names[position], values, strict=True)
         }
 
+    def _mask_rates(self) -> None:
+        """Each member's drop threshold among 16-bit draws and its keep scale,
+        per dropout layer: ``p`` rounded to 1/65536, as :class:`skmtl.nn.Dropout`."""
+        dropped = torch.round(self.rates * 65536).clamp(0, 65535)
+        self.thresholds = (dropped - 32768).to(torch.int16).to(self.device)
+        self.scales = (65536 / (65536 - dropped)).to(torch.float32).to(self.device)
+
     def masks(self, batch: int) -> dict[str, torch.Tensor]:
-        """Each dropout layer's masks for a step, every member at its own rate:
-        four 16-bit draws from each 64-bit one, the kept values scaled by the
-        exact inverse of the keep probability (as :class:`skmtl.nn.Dropout`)."""
-        masks = {}
+        """Each dropout layer's masks for a step, every member at its own rate,
+        from one draw of 64-bit numbers for all layers, four 16-bit draws from
+        each; the kept values scaled by the exact inverse of the keep
+        probability (as :class:`skmtl.nn.Dropout`)."""
         m = len(self)
-        for j, name in enumerate(self.dropouts):
-            shape = (m, batch, *self.mask_shapes[name])
-            dropped = torch.round(self.rates[:, j] * 65536).clamp(0, 65535)
-            threshold = (dropped - 32768).to(torch.int16).to(self.device)
-            scale = (65536 / (65536 - dropped)).to(torch.float32).to(self.device)
-            n = math.prod(shape)
-            bits = torch.empty((n + 3) // 4, dtype=torch.int64, device=self.device)
-            bits.random_(-(2**63), None)
-            draws = bits.view(torch.int16)[:n].view(shape)
+        shapes = [(m, batch, *self.mask_shapes[name]) for name in self.dropouts]
+        sizes = [math.prod(shape) for shape in shapes]
+        bits = torch.empty((sum(sizes) + 3) // 4, dtype=torch.int64, device=self.device)
+        draws = bits.random_(-(2**63), None).view(torch.int16)
+        masks, start = {}, 0
+        for j, (name, shape, n) in enumerate(zip(self.dropouts, shapes, sizes, strict=True)):
             view = (m,) + (1,) * (len(shape) - 1)
-            keep = draws >= threshold.view(view)
-            masks[f"{name}.mask"] = keep.to(torch.float32).mul_(scale.view(view))
+            kept = draws[start : start + n].view(shape) >= self.thresholds[:, j].view(view)
+            masks[f"{name}.mask"] = kept.to(torch.float32).mul_(self.scales[:, j].view(view))
+            start += n
         return masks
 
     def forward(self, X: torch.Tensor, masks: dict | None) -> list[torch.Tensor]:
@@ -465,7 +471,8 @@ class _Pack:
     def step(self, lr: torch.Tensor) -> None:
         """Adam's step for every member at its own rate ``lr`` (0: no step):
         decoupled weight decay (AdamW), or weight decay added to the
-        gradient (Adam)."""
+        gradient (Adam). torch's Adam at rate 1 writes each element's step
+        into zeroed scratch tensors; each member's rate scales it."""
         params = list(self.params.values())
         shapes = [(len(self),) + (1,) * (p.ndim - 1) for p in params]
         with torch.no_grad():
@@ -476,12 +483,11 @@ class _Pack:
             torch._foreach_zero_(self.steps)
             for scratch, p in zip(self.steps, params, strict=True):
                 scratch.grad = p.grad
-            self.optimizer.step()  # steps = -(Adam's unit step)
+            self.optimizer.step()  # scratch = -(Adam's unit step)
             keep = 1 - lr * self.wd if self.settings.decoupled else torch.ones_like(lr)
-            # p = p (1 - lr wd) + lr * steps
+            # p = p (1 - lr wd) + lr * scratch
             for p, scratch, shape in zip(params, self.steps, shapes, strict=True):
                 p.mul_(keep.view(shape)).addcmul_(scratch, lr.view(shape))
-            for scratch in self.steps:
                 scratch.grad = None
             for name, p in self.params.items():
                 if name not in self.written:  # the others' next gradients overwrite these

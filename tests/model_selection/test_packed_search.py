@@ -41,23 +41,42 @@ CV = MultiTaskStratifiedKFold(3, shuffle=True, random_state=0)
 # ------------------------------------------------------------ same answers
 
 
+def seed_noise(est, grid, cv, X, Y):
+    """How much GridSearchCV's own mean scores move with another random_state."""
+    one = GridSearchCV(est, grid, cv=cv, refit=False).fit(X, Y)
+    other = GridSearchCV(clone(est).set_params(random_state=1), grid, cv=cv, refit=False)
+    other.fit(X, Y)
+    moved = one.cv_results_["mean_test_score"] - other.cv_results_["mean_test_score"]
+    return one, float(np.abs(moved).mean())
+
+
 def test_same_answers_as_grid_search(penguins):
     X, Y = penguins
     grid = {"lr": [1e-3, 1e-2], "dropout": [0.0, 0.3]}
     packed = PackedGridSearchCV(small(), grid, cv=CV).fit(X, Y)
-    plain = GridSearchCV(small(), grid, cv=CV).fit(X, Y)
+    plain, noise = seed_noise(small(), grid, CV, X, Y)
     assert packed.packed_.all()
     assert sorted(packed.cv_results_) == sorted(plain.cv_results_)
     assert packed.cv_results_["params"] == plain.cv_results_["params"]
     gap = np.abs(packed.cv_results_["mean_test_score"] - plain.cv_results_["mean_test_score"])
-    # within the fold-to-fold noise: the standard error of a candidate's mean
-    # score (GridSearchCV's own scores move as much with another random_state)
-    noise = (plain.cv_results_["std_test_score"] / np.sqrt(3)).mean()
-    assert gap.mean() <= max(0.01, noise), (gap, noise)
+    # within the noise: GridSearchCV's own scores move as much with another seed
+    assert gap.mean() <= max(0.01, 1.5 * noise), (gap, noise)
     # the best of one is within the fold-to-fold noise of the best of the other
     spread = plain.cv_results_["std_test_score"].max()
-    assert plain.cv_results_["mean_test_score"][packed.best_index_] >= plain.best_score_ - spread
+    best = plain.cv_results_["mean_test_score"].max()
+    assert plain.cv_results_["mean_test_score"][packed.best_index_] >= best - spread
     assert packed.n_splits_ == plain.n_splits_ == 3
+
+
+def test_cv_results_have_grid_search_keys(penguins):
+    X, Y = penguins
+    grid = {"lr": [1e-3, 1e-2]}
+    est = small(max_epochs=2)
+    packed = PackedGridSearchCV(est, grid, cv=CV, return_train_score=True).fit(X, Y)
+    plain = GridSearchCV(est, grid, cv=CV, return_train_score=True).fit(X, Y)
+    assert sorted(packed.cv_results_) == sorted(plain.cv_results_)
+    for key in ("best_params_", "best_score_", "best_index_", "refit_time_", "n_splits_"):
+        assert hasattr(packed, key)
 
 
 def test_cv_results_report_each_members_share_of_the_pack_time(penguins):
@@ -255,10 +274,10 @@ def test_regressor(penguins):
     grid = {"lr": [1e-3, 1e-2]}
     cv = KFold(3, shuffle=True, random_state=0)
     packed = PackedGridSearchCV(est, grid, cv=cv).fit(X, Y)
-    plain = GridSearchCV(est, grid, cv=cv).fit(X, Y)
+    plain, noise = seed_noise(est, grid, cv, X, Y)
     assert packed.packed_.all()
     gap = np.abs(packed.cv_results_["mean_test_score"] - plain.cv_results_["mean_test_score"])
-    assert gap.max() < 0.05
+    assert gap.mean() <= max(0.01, 1.5 * noise), (gap, noise)
     assert type(packed.best_estimator_) is MultiTaskRegressor
 
 
