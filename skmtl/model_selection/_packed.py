@@ -132,6 +132,8 @@ def _member_unpackable(est, dataset_train) -> str | None:
     if list(est.weighting_.parameters()) or est.weighting_.per_task_gradients:
         return "its task_weighting trains parameters or combines gradients"
     recipe = est.recipe_
+    if not recipe.max_epochs:
+        return "it trains no epoch"
     if recipe.stops_early and recipe.monitor not in ("valid_loss", "valid_acc"):
         return f"early stopping watches {recipe.monitor!r}"
     return None
@@ -251,15 +253,27 @@ def _run_pack(prepared: list[_Prepared], budget: int, max_members):
     outcomes = []
     for start in range(0, len(prepared), size):
         chunk = prepared[start : start + size]
-        # one copy of each fold's rows, as the network takes them
-        folds, offsets, parts_X, parts_Y, total = {}, [], [], [], 0
+        # one copy of each fold's rows as the network takes them (members of
+        # one fold scale alike unless their seeds draw another scaler's sample)
+        kept, offsets, parts_X, parts_Y, total = [], [], [], [], 0
         for p in chunk:
-            if p.fold not in folds:
-                folds[p.fold] = total
+            offset = next(
+                (
+                    at
+                    for fold, data, at in kept
+                    if fold == p.fold
+                    and torch.equal(data.X, p.data.X)
+                    and torch.equal(data.y, p.data.y)
+                ),
+                None,
+            )
+            if offset is None:
+                offset = total
+                kept.append((p.fold, p.data, total))
                 parts_X.append(p.data.X)
                 parts_Y.append(p.data.y)
                 total += len(p.data.X)
-            offsets.append(folds[p.fold])
+            offsets.append(offset)
         X = parts_X[0] if len(parts_X) == 1 else torch.cat(parts_X)
         Y = parts_Y[0] if len(parts_Y) == 1 else torch.cat(parts_Y)
         members = [p.member(off) for p, off in zip(chunk, offsets, strict=True)]

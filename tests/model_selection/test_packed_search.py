@@ -386,3 +386,39 @@ def test_groups_train_in_parallel_through_joblib(penguins):
         parallel.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"]
     )
     assert parallel.n_jobs == 2  # given back after the search's own fit
+
+
+def test_members_whose_seeds_scale_a_fold_differently_keep_their_own_rows():
+    # beyond the quantile scaler's sample, each seed draws its own quantiles
+    rng = np.random.default_rng(0)
+    X = rng.lognormal(size=(24_000, 3)).astype(np.float32)  # folds over its 10,000
+    Y = pd.DataFrame({"a": X[:, 0] > 1.0})
+    est = MultiTaskClassifier(
+        hidden_units=(8,), max_epochs=1, feature_scaling="quantile", numeric_embedding=None
+    )
+    search = PackedGridSearchCV(
+        est, {"random_state": [0, 1]}, cv=KFold(2, shuffle=True, random_state=0), refit=False
+    )
+    sizes = []
+    original = packing.train_packed
+
+    def spy(members, X, *args, **kwargs):
+        sizes.append(len(X))
+        return original(members, X, *args, **kwargs)
+
+    import skmtl.model_selection._packed as packed_module
+
+    packed_module.train_packed, saved = spy, packed_module.train_packed
+    try:
+        search.fit(X, Y)
+    finally:
+        packed_module.train_packed = saved
+    assert search.packed_.all()
+    assert sizes == [4 * 12_000]  # two folds, each scaled by two seeds' quantiles
+
+
+def test_max_epochs_zero_builds_without_training(penguins):
+    X, Y = penguins
+    search = PackedGridSearchCV(small(max_epochs=0), {"lr": [1e-3]}, cv=CV, refit=False)
+    search.fit(X, Y)
+    assert not search.packed_.any()  # nothing to pack: fitted as GridSearchCV fits it
