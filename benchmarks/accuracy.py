@@ -9,9 +9,9 @@ for the rest) it fits, in one run:
   default parameters behind the default imputer/one-hot step;
 - ``hgb``: one ``HistGradientBoostingClassifier`` per task (defaults; native
   NaN and categorical handling), each on the rows labelled for its task;
-- ``lightgbm`` and ``xgboost``: one ``LGBMClassifier`` / ``XGBClassifier``
-  per task (defaults, the same categorical columns), if
-  installed: ``pip install "skmtl[benchmarks]"``;
+- ``lightgbm``, ``xgboost`` and ``catboost``: one ``LGBMClassifier`` /
+  ``XGBClassifier`` / ``CatBoostClassifier`` per task (defaults, the same
+  categorical columns), if installed: ``pip install "skmtl[benchmarks]"``;
 - ``mlp``: one ``MLPClassifier`` per task (defaults, after the same
   imputer/one-hot step and a ``StandardScaler``), on the rows labelled for it;
 - ``torch``: a plain shared MLP written in torch (256-256 ReLU, one linear
@@ -22,7 +22,8 @@ for the rest) it fits, in one run:
 
 It prints the mean per-task test accuracy (each task on its labelled test
 rows; mean ± standard deviation over the splits), the mean fit seconds, and
-skmtl's win/tie/loss counts against HGB and the plain torch MLP (a tie: the
+skmtl's win/tie/loss counts against each GBDT default, the best of them per
+table ("best GBDT") and the plain torch MLP (a tie: the
 means differ by at most the larger of the two standard deviations), for the
 tuning half of the tables, the held-out half and all. It also times a default
 fit of a generated 50,000 x 10 table with 3 tasks with one and with two torch
@@ -161,6 +162,47 @@ def _xgboost(X, seed):
     return make_pipeline(_CategoryDtypes(), _LabelCodes(model))
 
 
+class _CategoryStrings(TransformerMixin, BaseEstimator):
+    """Object/string columns as strings with missing values as their own
+    category ("nan"): CatBoost's categorical features take no NaN."""
+
+    def fit(self, X, y=None):
+        self.columns_ = list(X.select_dtypes(exclude=["number", "bool"]).columns)
+        return self
+
+    def transform(self, X):
+        X = X.copy()
+        for c in self.columns_:
+            X[c] = X[c].astype(str)
+        return X
+
+
+class _CatBoost(BaseEstimator):
+    """``CatBoostClassifier`` with its defaults, told which columns are categorical."""
+
+    def __init__(self, seed=0):
+        self.seed = seed
+
+    def fit(self, X, y):
+        from catboost import CatBoostClassifier
+
+        columns = list(X.select_dtypes(exclude=["number", "bool"]).columns)
+        self.model_ = CatBoostClassifier(
+            random_seed=self.seed, thread_count=THREADS, verbose=0, cat_features=columns,
+            allow_writing_files=False,
+        )
+        self.model_.fit(X, y)
+        return self
+
+    def predict(self, X):
+        return np.asarray(self.model_.predict(X)).ravel()
+
+
+def _catboost(X, seed):
+    # optional: pip install "skmtl[benchmarks]"
+    return make_pipeline(_CategoryStrings(), _CatBoost(seed))
+
+
 def _standardised(X, estimator):
     pipe = make_tabular_pipeline(X, estimator)
     pipe.steps.insert(-1, ("standardscaler", StandardScaler()))
@@ -241,6 +283,7 @@ MODELS = {
     "hgb": fit_per_task(_hgb),
     "lightgbm": fit_per_task(_lightgbm),
     "xgboost": fit_per_task(_xgboost),
+    "catboost": fit_per_task(_catboost),
     "mlp": fit_per_task(_mlp),
     "torch": fit_torch,
     "rf": fit_rf,
@@ -298,8 +341,9 @@ def _outcome(a, b) -> str:
 
 def report(results: dict) -> str:
     models = list(next(iter(results.values()))["models"])
-    head = "| table | half | rows | tasks | " + " | ".join(models) + " |"
-    lines = [head, "|" + "---|" * (4 + len(models))]
+    extra = ["skmtl vs best GBDT"] if "skmtl" in models and any(m in models for m in GBDTS) else []
+    head = "| table | half | rows | tasks | " + " | ".join([*models, *extra]) + " |"
+    lines = [head, "|" + "---|" * (4 + len(models) + len(extra))]
     for name, r in results.items():
         cells = []
         best = max(np.mean(r["models"][m]["acc"]) for m in models)
@@ -309,6 +353,10 @@ def report(results: dict) -> str:
             cells.append(f"**{text}**" if np.mean(acc) == best else text)
         half = next(h for h, names in HALVES.items() if name in names)
         row = f"| {name} | {half} | {r['rows']:,} | {r['tasks']} | "
+        rival = best_gbdt(r)
+        if rival and "skmtl" in models:
+            outcome = _outcome(r["models"]["skmtl"]["acc"], r["models"][rival]["acc"])
+            cells.append(f"{rival}: {outcome}")
         lines.append(row + " | ".join(cells) + " |")
     lines.append("")
     if "skmtl" in models:
@@ -316,16 +364,31 @@ def report(results: dict) -> str:
     return "\n".join(lines)
 
 
+#: The gradient-boosting defaults; "best GBDT" is, per table, the one of
+#: them with the highest mean accuracy.
+GBDTS = ("hgb", "lightgbm", "xgboost", "catboost")
+
+
+def best_gbdt(result: dict) -> str | None:
+    """The name of the table's most accurate GBDT default, or None."""
+    found = [m for m in GBDTS if m in result["models"]]
+    return max(found, key=lambda m: np.mean(result["models"][m]["acc"])) if found else None
+
+
 def _tallies(results, models) -> list[str]:
     lines = ["| half | against | win | tie | loss | at least its score | worst gap (points) |"]
     lines.append("|---|---|---|---|---|---|---|")
+    others = [m for m in (*GBDTS, "torch") if m in models]
+    if any(m in models for m in GBDTS):
+        others.append("best GBDT")
     for half in [*HALVES, "all"]:
         names = [n for n in results if half == "all" or n in HALVES[half]]
-        for other in (m for m in ("hgb", "lightgbm", "xgboost", "torch") if m in models):
+        for other in others:
             counts = {"win": 0, "tie": 0, "loss": 0}
             gaps = []
             for n in names:
-                a, b = results[n]["models"]["skmtl"]["acc"], results[n]["models"][other]["acc"]
+                rival = best_gbdt(results[n]) if other == "best GBDT" else other
+                a, b = results[n]["models"]["skmtl"]["acc"], results[n]["models"][rival]["acc"]
                 counts[_outcome(a, b)] += 1
                 gaps.append(100 * (np.mean(a) - np.mean(b)))
             if not names:
