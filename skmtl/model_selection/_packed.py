@@ -591,7 +591,9 @@ class _PackedSearch:
         self._packed_candidates = candidates
         self.estimator, self.cv, self.n_jobs = _Replay(base, store), splits, None
         try:
-            super().fit(X, y)
+            # scoring the members is light: here, not on a cluster's workers
+            with joblib.parallel_backend("sequential"):
+                super().fit(X, y)
         finally:
             self.estimator, self.cv, self.n_jobs = saved
             del self._packed_candidates

@@ -6,7 +6,7 @@ import pytest
 from sklearn.model_selection import GridSearchCV
 
 from skmtl import MultiTaskClassifier, task_scorer
-from skmtl.model_selection import MultiTaskStratifiedKFold
+from skmtl.model_selection import MultiTaskStratifiedKFold, PackedGridSearchCV
 
 distributed = pytest.importorskip("distributed")
 joblib = pytest.importorskip("joblib")
@@ -40,4 +40,33 @@ def test_grid_search_on_a_local_cluster_equals_the_local_run():
     assert remote.best_params_ == local.best_params_
     np.testing.assert_allclose(
         remote.cv_results_["mean_test_b"], local.cv_results_["mean_test_b"], atol=1e-12
+    )
+
+
+def test_packed_search_groups_run_on_a_local_cluster():
+    # two network widths: two groups, one a worker; the same answers as locally
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 4))
+    Y = pd.DataFrame({"a": (X[:, 0] > 0).astype(int), "b": (X[:, 1] > 0).astype(int)})
+
+    def packed():
+        return PackedGridSearchCV(
+            MultiTaskClassifier(max_epochs=3, random_state=0, device="cpu"),
+            {"hidden_units": [(8,), (16,)], "lr": [1e-3, 3e-2]},
+            cv=MultiTaskStratifiedKFold(3, shuffle=True, random_state=0),
+        )
+
+    local = packed().fit(X, Y)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+        joblib.parallel_backend("dask"),
+    ):
+        remote = packed().set_params(n_jobs=-1).fit(X, Y)
+    assert remote.packed_.all()
+    assert remote.best_params_ == local.best_params_
+    np.testing.assert_allclose(
+        remote.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"], atol=1e-12
     )
