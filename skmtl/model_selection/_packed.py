@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import (
     GridSearchCV,
     ParameterGrid,
@@ -120,11 +121,20 @@ def unpackable(estimator) -> str | None:
     return None
 
 
-def _member_unpackable(est, dataset_train) -> str | None:
-    """What only a prepared member shows: its data path, optimizer and stopping."""
-    view = tensor_view(dataset_train)
+def _member_unpackable(est, datasets) -> str | None:
+    """What only a prepared member shows: its data path, batches, network,
+    optimizer and stopping."""
+    view = tensor_view(datasets[0])
     if view is None or type(view[0]) is not TensorData:
         return "its X is sparse, memory-mapped or not on the fast data path"
+    valid = tensor_view(datasets[1]) if datasets[1] is not None else None
+    if datasets[1] is not None and (valid is None or valid[0] is not view[0]):
+        return "its validation set is one of its own (predefined_split)"
+    iterator = est.get_params_for("iterator_train")
+    if not iterator.get("shuffle", False) or iterator.get("drop_last", False):
+        return "its training batches are not shuffled, or drop the last"
+    if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in est.module_.modules()):
+        return "batch normalisation reads each batch's rows, padding included"
     groups = est.optimizer_.param_groups
     group = groups[0]
     if len(groups) != 1 or group.get("amsgrad") or group.get("maximize"):
@@ -164,6 +174,9 @@ class _Prepared:
         run.train_rows = torch.arange(len(self.data), device=self.data.index_device)
         run.valid_rows = None
         run.epochs = int(epochs)
+        # a task weighting's state (DWA's losses, FAMO's logits) starts anew, as
+        # the plain refit builds it anew
+        self.estimator._initialize_criterion()
         return run
 
     def settings(self) -> PackSettings:
@@ -172,8 +185,9 @@ class _Prepared:
         group = est.optimizer_.param_groups[0]
         params = est.get_params(deep=False)
         iterator = est.get_params_for("iterator_train")
+        size = int(batch_size(params, iterator, len(self.train_rows), True))
         return PackSettings(
-            batch_size=int(batch_size(params, iterator, len(self.train_rows), True)),
+            batch_size=size if size > 0 else len(self.train_rows),  # -1: all rows
             betas=tuple(group["betas"]),
             eps=float(group["eps"]),
             decoupled=type(est.optimizer_) is torch.optim.AdamW,
@@ -193,6 +207,8 @@ class _Prepared:
             tuple((tuple(v.shape), str(v.dtype)) for v in state),
             tuple(self.data.X.shape[1:]),
             self.settings(),
+            # members share Adam's step count: as many steps an epoch
+            math.ceil(len(self.train_rows) / self.settings().batch_size),
             str(self.data.device),
         )
 
@@ -309,7 +325,7 @@ def _fit_group(base, cands, splits, X, y, budget, max_members) -> list[tuple]:
                 except Exception:
                     why = "it failed to start"  # the plain fit below raises it for error_score
                 else:
-                    why = _member_unpackable(est, datasets[0])
+                    why = _member_unpackable(est, datasets)
             if why is None:
                 prepared.append(_Prepared((c, f), est, f, datasets, selects=selects))
             else:
@@ -466,7 +482,8 @@ _DOC = """{summary}
     after another (or in parallel with ``n_jobs``). Members that cannot be
     packed (sparse or memory-mapped X, callbacks, a task weighting that
     trains parameters or combines gradients, ``lr_schedule="plateau"``,
-    another optimizer) are fitted one by one, as ``{plain}`` fits them;
+    another optimizer, batch normalisation, a validation set of their own,
+    unshuffled batches) are fitted one by one, as ``{plain}`` fits them;
     ``packed_`` says which. Then scikit-learn's own ``{plain}.fit`` scores
     every member, builds ``cv_results_`` and refits the best as an ordinary
     fit. See the user guide's page "Packed searches".
@@ -599,6 +616,8 @@ class _PackedSearch:
             del self._packed_candidates
         if hasattr(self, "best_estimator_"):
             self.best_estimator_ = self.best_estimator_.fitted_
+        if self.scoring is None:  # the passthrough scorer held the look-up and its members
+            self.scorer_ = check_scoring(self.estimator)
         self._record_fit_times(store, candidates, X, y, splits)
         return self
 

@@ -310,7 +310,10 @@ class _Pack:
         self.dropouts = _dropouts(first)
         self.batched = _batched_template(first)
         self.written = set()
-        if self.batched is not None:
+        with settings.precision():
+            # under autocast the batched layers leave the backward to autograd
+            autocasting = torch.is_autocast_enabled(X.device.type)
+        if self.batched is not None and not autocasting:
             self.written = {
                 f"{name}.{p}" if name else p
                 for name, sub in self.batched.named_modules()
@@ -335,9 +338,10 @@ class _Pack:
             name: torch.stack([state[j][1].detach() for state in states])
             for j, (name, _) in enumerate(_state(first))
         }
+        trains = [p.requires_grad for p in first.parameters()]  # a frozen layer stays frozen
         self.params = {
-            k: (v.transpose(-1, -2) if k in self.transposed else v).contiguous().requires_grad_()
-            for k, v in list(stacked.items())[:n_params]
+            k: (v.transpose(-1, -2) if k in self.transposed else v).contiguous().requires_grad_(t)
+            for (k, v), t in zip(list(stacked.items())[:n_params], trains, strict=True)
         }
         self.buffers = dict(list(stacked.items())[n_params:])
         self._bind()
@@ -385,7 +389,8 @@ class _Pack:
         index = torch.as_tensor(positions, device=self.device)
         old = self.steps
         self.params = {
-            k: v.detach()[index].clone().requires_grad_() for k, v in self.params.items()
+            k: v.detach()[index].clone().requires_grad_(v.requires_grad)
+            for k, v in self.params.items()
         }
         self.buffers = {k: v[index].clone() for k, v in self.buffers.items()}
         state = [self.optimizer.state.get(p, {}) for p in old]
@@ -485,9 +490,11 @@ class _Pack:
                 scratch.grad = p.grad
             self.optimizer.step()  # scratch = -(Adam's unit step)
             keep = 1 - lr * self.wd if self.settings.decoupled else torch.ones_like(lr)
-            # p = p (1 - lr wd) + lr * scratch
+            # p = p (1 - lr wd) + lr * scratch; a weight without a gradient is
+            # left alone, as torch's optimizers leave it (no decay either)
             for p, scratch, shape in zip(params, self.steps, shapes, strict=True):
-                p.mul_(keep.view(shape)).addcmul_(scratch, lr.view(shape))
+                if scratch.grad is not None:
+                    p.mul_(keep.view(shape)).addcmul_(scratch, lr.view(shape))
                 scratch.grad = None
             for name, p in self.params.items():
                 if name not in self.written:  # the others' next gradients overwrite these
@@ -514,6 +521,7 @@ def _padded(rows: Sequence[torch.Tensor], device) -> tuple[torch.Tensor, torch.T
     index = torch.zeros(len(rows), longest, dtype=torch.long, device=device)
     pad = torch.ones(len(rows), longest, dtype=torch.bool, device=device)
     for i, r in enumerate(rows):
+        index[i] = r[0]  # padding reads one of the member's own rows, never another's
         index[i, : len(r)] = r
         pad[i, : len(r)] = False
     return index, pad
@@ -581,6 +589,12 @@ def train_packed(
     list of PackOutcome
         In the order of ``members``.
     """
+    steps = {math.ceil(len(m.train_rows) / settings.batch_size) for m in members}
+    if len(steps) > 1:
+        raise ValueError(
+            "The members of a pack must take as many steps an epoch (their Adam step count "
+            f"is one); these take {sorted(steps)}. Pack them apart."
+        )
     pack = _Pack(members, settings, X, Y)
     criterion = members[0].criterion
     weightings = [m.weighting for m in members]
@@ -626,7 +640,7 @@ def train_packed(
         width = n_steps * batch
         if index.shape[1] < width:
             extra = width - index.shape[1]
-            index = torch.nn.functional.pad(index, (0, extra))
+            index = torch.cat([index, index[:, :1].expand(-1, extra)], dim=1)
             pad = torch.nn.functional.pad(pad, (0, extra), value=True)
         n_tasks = pack.weights.shape[1]
         sums = torch.zeros(len(pack), n_tasks, device=pack.device)
@@ -649,8 +663,7 @@ def train_packed(
                             losses[j], present[j] if w.uses_presence else None
                         )
             objective.backward()
-            # a member without a label in this step takes no step
-            pack.step(lr_epoch * (n.sum(dim=1) > 0))
+            pack.step(lr_epoch)
             sums += raw.detach() * n
             counts += n
         epoch += 1

@@ -422,3 +422,131 @@ def test_max_epochs_zero_builds_without_training(penguins):
     search = PackedGridSearchCV(small(max_epochs=0), {"lr": [1e-3]}, cv=CV, refit=False)
     search.fit(X, Y)
     assert not search.packed_.any()  # nothing to pack: fitted as GridSearchCV fits it
+
+
+# ------------------------------------------------- found in review, kept fixed
+
+
+def _tasks(n=240, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 6)).astype(np.float32)
+    Y = pd.DataFrame({"a": (X[:, 0] + X[:, 1] > 0).astype(int), "b": (X[:, 2] > 0).astype(int)})
+    return X, Y
+
+
+def test_autocast_gradients_do_not_pile_up_across_steps():
+    # under bf16 autocast the batched layers leave the backward to autograd,
+    # which sums into .grad: the pack must clear it after every step
+    X, Y = _tasks()
+    est = MultiTaskClassifier(hidden_units=(32,), max_epochs=8, mixed_precision=True,
+                              random_state=0)
+    cv = KFold(3, shuffle=True, random_state=0)
+    packed = PackedGridSearchCV(est, {"lr": [2e-3]}, cv=cv, refit=False).fit(X, Y)
+    plain = GridSearchCV(est, {"lr": [2e-3]}, cv=cv, refit=False).fit(X, Y)
+    assert packed.packed_.all()
+    gap = packed.cv_results_["mean_test_score"][0] - plain.cv_results_["mean_test_score"][0]
+    assert abs(gap) < 0.02, gap
+
+
+def test_batch_size_all_rows_trains():
+    X, Y = _tasks()
+    est = MultiTaskClassifier(hidden_units=(32,), max_epochs=30, batch_size=-1, lr=1e-2,
+                              random_state=0)
+    cv = KFold(3, shuffle=True, random_state=0)
+    packed = PackedGridSearchCV(est, {"dropout": [0.0]}, cv=cv, refit=False).fit(X, Y)
+    plain = GridSearchCV(est, {"dropout": [0.0]}, cv=cv, refit=False).fit(X, Y)
+    assert packed.packed_.all()
+    assert packed.cv_results_["mean_test_score"][0] > 0.8  # chance is 0.5
+    assert abs(packed.cv_results_["mean_test_score"][0]
+               - plain.cv_results_["mean_test_score"][0]) < 0.03
+
+
+def test_a_member_is_the_same_beside_a_fold_of_another_size():
+    # uneven folds (a time series split): a fold's member takes its own
+    # steps an epoch and keeps its own Adam state whatever folds run with it
+    X, Y = _tasks(300)
+    est = MultiTaskClassifier(hidden_units=(16,), max_epochs=4, dropout=0.0, random_state=0)
+    short = (np.arange(60), np.arange(260, 300))
+    long = (np.arange(200), np.arange(200, 260))
+    alone = PackedGridSearchCV(est, {"lr": [1e-2]}, cv=[short], refit=False).fit(X, Y)
+    both = PackedGridSearchCV(est, {"lr": [1e-2]}, cv=[short, long], refit=False).fit(X, Y)
+    assert both.packed_.all()
+    assert both.cv_results_["split0_test_score"][0] == alone.cv_results_["split0_test_score"][0]
+
+
+def test_members_of_different_step_counts_are_refused_in_one_pack():
+    X, Y = _data()
+    members = _members(2, [2, 2], [1e-3, 1e-3])
+    members[1].train_rows = torch.arange(0, 20)  # 2 steps an epoch, where the other takes 3
+    with pytest.raises(ValueError, match="as many steps an epoch"):
+        train_packed(members, X, Y, PackSettings(batch_size=16, classification=(True, True)))
+
+
+def test_the_refit_starts_its_task_weighting_anew(penguins, monkeypatch):
+    X, Y = penguins
+    seen = []
+    original = packing.train_packed
+
+    def spy(members, *args, **kwargs):
+        seen.append([(m.weighting.weights.clone(), m.weighting.history.clone()) for m in members])
+        return original(members, *args, **kwargs)
+
+    monkeypatch.setattr("skmtl.model_selection._packed.train_packed", spy)
+    PackedGridSearchCV(small(task_weighting="dwa"), {"lr": [1e-2]}, cv=CV, refit=False).fit(X, Y)
+    assert len(seen) == 2  # the selection pack, then the refit pack
+    for weights, history in seen[1]:
+        assert torch.equal(weights, torch.ones_like(weights))
+        assert torch.isnan(history).all()
+
+
+def test_a_frozen_parameter_stays_as_it_was():
+    X, Y = _data()
+    members = _members(2, [3, 3], [1e-2, 1e-2])
+    frozen = members[0].module.trunk.layers[0].weight
+    for m in members:
+        m.module.trunk.layers[0].weight.requires_grad_(False)
+    outcomes = train_packed(members, X, Y, PackSettings(batch_size=16, classification=(True, True)))
+    bias = members[0].module.trunk.layers[0].bias.detach()
+    for outcome in outcomes:
+        torch.testing.assert_close(outcome.state["trunk.layers.0.weight"], frozen.detach())
+        assert not torch.equal(outcome.state["trunk.layers.0.bias"], bias)  # the rest trains
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"norm": "batch"},
+        {"iterator_train__shuffle": False},
+        {"iterator_train__drop_last": True},
+    ],
+    ids=["batch-norm", "unshuffled", "drop-last"],
+)
+def test_what_a_pack_cannot_honour_is_fitted_one_by_one(penguins, params):
+    X, Y = penguins
+    est = small(max_epochs=2, **params)
+    grid = {"lr": [1e-3]}
+    packed = PackedGridSearchCV(est, grid, cv=CV, refit=False).fit(X, Y)
+    plain = GridSearchCV(est, grid, cv=CV, refit=False).fit(X, Y)
+    assert not packed.packed_.any()
+    np.testing.assert_array_equal(
+        packed.cv_results_["mean_test_score"], plain.cv_results_["mean_test_score"]
+    )
+
+
+def test_a_predefined_validation_set_is_fitted_one_by_one(penguins):
+    from skorch.dataset import Dataset
+    from skorch.helper import predefined_split
+
+    X, Y = penguins
+    split = predefined_split(Dataset(X.iloc[:40], Y.iloc[:40]))
+    est = small(max_epochs=20, early_stopping=True, patience=3, train_split=split)
+    search = PackedGridSearchCV(est, {"lr": [1e-2]}, cv=CV, refit=False).fit(X, Y)
+    assert not search.packed_.any()
+
+
+def test_the_fitted_search_keeps_no_member(penguins):
+    X, Y = penguins
+    search = PackedGridSearchCV(small(max_epochs=2), {"lr": [1e-3, 1e-2]}, cv=CV).fit(X, Y)
+    held = [v for v in vars(search.scorer_).values()]
+    assert not any(type(v).__name__ == "_Replay" for v in held)
+    assert search.scorer_(search.best_estimator_, X, Y) == search.score(X, Y)
