@@ -308,15 +308,59 @@ def _plain_fit(estimator, X, y):
     return fitted, time.perf_counter() - start
 
 
+def _final_name(base) -> str | None:
+    """The name of a Pipeline's last step (the skmtl estimator), or None."""
+    return base.steps[-1][0] if final_step(base) is not base else None
+
+
+def packed_param(base, key: str) -> bool:
+    """Whether grid parameter ``key`` is one members of a pack may differ in."""
+    name = _final_name(base)
+    if name is not None:
+        if not key.startswith(f"{name}__"):
+            return False  # a preprocessing step's: its own data path
+        key = key[len(name) + 2 :]
+    return key in PACKED_PARAMS
+
+
+def _split_params(base, params: dict) -> tuple[dict, dict]:
+    """A candidate's parameters for the preprocessing steps and for the estimator."""
+    name = _final_name(base)
+    if name is None:
+        return {}, params
+    prefix = f"{name}__"
+    own = {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
+    return {k: v for k, v in params.items() if not k.startswith(prefix)}, own
+
+
 def _fit_group(base, cands, splits, X, y, budget, max_members) -> list[tuple]:
     """Train one group's (candidate, fold) members; returns
-    ``(candidate, fold, fitted estimator or exception, seconds, packed)``."""
+    ``(candidate, fold, fitted estimator or exception, seconds, packed)``.
+
+    A Pipeline's preprocessing (the same for the whole group) is fitted on
+    each fold's training rows; its members are the last step, and each
+    fitted member is the pipeline of those fitted steps and it."""
     start = time.perf_counter()
     folds = [(_safe_indexing(X, train), _safe_indexing(y, train)) for train, _ in splits]
+    steps, inputs = [None] * len(folds), [X_f for X_f, _ in folds]
+    if _final_name(base) is not None:
+        pre_params = _split_params(base, cands[0][1])[0]
+        for f, (X_f, y_f) in enumerate(folds):
+            pre = clone(base[:-1]).set_params(**clone(pre_params, safe=False))
+            try:
+                inputs[f] = pre.fit_transform(X_f, y_f)
+            except Exception:
+                inputs[f] = None  # the plain fit below raises it for error_score
+            steps[f] = pre
     prepared, plain = [], []
     for c, params in cands:
+        own = _split_params(base, params)[1]
         for f, (X_f, y_f) in enumerate(folds):
-            est = clone(base).set_params(**clone(params, safe=False))
+            if inputs[f] is None:
+                plain.append((c, f))
+                continue
+            X_f = inputs[f]
+            est = clone(final_step(base)).set_params(**clone(own, safe=False))
             why = unpackable(est)
             if why is None:
                 selects = selects_epochs(est.get_params(deep=False))
@@ -353,13 +397,17 @@ def _fit_group(base, cands, splits, X, y, budget, max_members) -> list[tuple]:
     for p, outcome in zip(prepared, outcomes, strict=True):
         if outcome.diverged or (p.selects and refitted[p.key].diverged):
             plain.append(p.key)  # its plain fit handles the divergence as usual
-        elif p.selects:
+            continue
+        if p.selects:
             final = refitted[p.key]
             p.estimator._packed_finish(final.state, final.history, selection=outcome.history)
-            results.append([*p.key, p.estimator, 0.0, True])
         else:
             p.estimator._packed_finish(outcome.state, outcome.history)
-            results.append([*p.key, p.estimator, 0.0, True])
+        fitted = p.estimator
+        if steps[p.fold] is not None:  # the fold's fitted preprocessing, then the member
+            fitted = clone(base)
+            fitted.steps = [*steps[p.fold].steps, (base.steps[-1][0], p.estimator)]
+        results.append([*p.key, fitted, 0.0, True])
     for row in results:
         row[3] = (time.perf_counter() - start) / len(results)
     params = dict(cands)
@@ -490,8 +538,9 @@ _DOC = """{summary}
 
     Parameters
     ----------
-    estimator : MultiTaskClassifier or MultiTaskRegressor
-        The estimator to tune (not a Pipeline: use ``{plain}`` for those).
+    estimator : MultiTaskClassifier, MultiTaskRegressor or a Pipeline ending in one
+        The estimator to tune. A Pipeline's preprocessing is fitted on each
+        fold's training rows; parameters of its steps split the grid.
 {candidates}
     scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score
         As in ``{plain}``; ``n_jobs`` runs the groups of the grid in
@@ -562,13 +611,13 @@ class _PackedSearch:
         """
         name = type(self).__name__
         base = self.estimator
-        if not is_multi_task(base):
+        if not is_multi_task(final_step(base)):
             what = type(final_step(base)).__name__
             kind = f"a Pipeline ending in {what}" if final_step(base) is not base else what
             raise TypeError(
-                f"{name} packs skmtl's MultiTaskClassifier and MultiTaskRegressor; got "
-                f"{kind}. Use sklearn.model_selection.GridSearchCV for other estimators "
-                "and pipelines."
+                f"{name} packs skmtl's MultiTaskClassifier and MultiTaskRegressor (alone or "
+                f"ending a Pipeline); got {kind}. Use sklearn.model_selection.GridSearchCV "
+                "for other estimators."
             )
         if y is None:
             raise ValueError(f"{name}.fit requires y, the targets of the tasks.")
@@ -624,9 +673,9 @@ class _PackedSearch:
     def _fit_members(self, base, candidates, X, y, splits) -> _Store:
         groups = defaultdict(list)
         for c, params in enumerate(candidates):
-            shape = {k: v for k, v in params.items() if k not in PACKED_PARAMS}
+            shape = {k: v for k, v in params.items() if not packed_param(base, k)}
             groups[joblib.hash(shape)].append((c, params))
-        budget = _budget(self.memory_budget, base.device)
+        budget = _budget(self.memory_budget, final_step(base).device)
         if self.verbose > 0:
             print(
                 f"Packing {len(splits)} folds for each of {len(candidates)} candidates "

@@ -322,9 +322,34 @@ def test_an_estimator_that_is_not_skmtls_is_refused(penguins):
     X, Y = penguins
     with pytest.raises(TypeError, match=r"packs skmtl's .* got LogisticRegression\. Use "):
         PackedGridSearchCV(LogisticRegression(), {"C": [1.0]}).fit(X, Y["sex"])
-    pipe = make_pipeline(StandardScaler(), small())
-    with pytest.raises(TypeError, match="got a Pipeline ending in MultiTaskClassifier"):
-        PackedGridSearchCV(pipe, {"multitaskclassifier__lr": [1e-3]}).fit(X, Y)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression())
+    with pytest.raises(TypeError, match="got a Pipeline ending in LogisticRegression"):
+        PackedGridSearchCV(pipe, {"logisticregression__C": [1.0]}).fit(X, Y["sex"])
+
+
+def test_a_pipeline_packs_its_last_step_on_each_folds_preprocessing():
+    # a table with a categorical column and missing values, as users have it
+    from skmtl import make_tabular_pipeline
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {"x": rng.normal(size=300), "z": rng.normal(size=300),
+         "colour": rng.choice(["red", "green", None], size=300)}
+    )
+    Y = pd.DataFrame({"a": (X["x"] > 0).astype(int), "b": np.where(X["colour"] == "red", "r", "o")})
+    pipe = make_tabular_pipeline(X, MultiTaskClassifier(hidden_units=(16,), max_epochs=6,
+                                                        random_state=0))
+    last = pipe.steps[-1][0]
+    grid = {f"{last}__lr": [1e-3, 1e-2]}
+    cv = KFold(3, shuffle=True, random_state=0)
+    packed = PackedGridSearchCV(pipe, grid, cv=cv).fit(X, Y)
+    plain = GridSearchCV(pipe, grid, cv=cv).fit(X, Y)
+    assert packed.packed_.all()
+    assert sorted(packed.cv_results_) == sorted(plain.cv_results_)
+    gap = np.abs(packed.cv_results_["mean_test_score"] - plain.cv_results_["mean_test_score"])
+    assert gap.max() < 0.05
+    assert type(packed.best_estimator_) is type(pipe)
+    pd.testing.assert_frame_equal(packed.predict(X), packed.best_estimator_.predict(X))
 
 
 def test_an_unknown_parameter_is_refused(penguins):
@@ -550,3 +575,32 @@ def test_the_fitted_search_keeps_no_member(penguins):
     held = [v for v in vars(search.scorer_).values()]
     assert not any(type(v).__name__ == "_Replay" for v in held)
     assert search.scorer_(search.best_estimator_, X, Y) == search.score(X, Y)
+
+
+def test_a_preprocessing_parameter_splits_the_grid(penguins):
+    from skmtl import make_tabular_pipeline
+
+    X, Y = penguins
+    pipe = make_tabular_pipeline(X, small(max_epochs=2))
+    last = pipe.steps[-1][0]
+    grid = {
+        "columntransformer__numeric__add_indicator": [False, True],
+        f"{last}__lr": [1e-3, 1e-2],
+    }
+    sizes = []
+    original = packing.train_packed
+
+    def spy(members, X, *args, **kwargs):
+        sizes.append((len(members), X.shape[1]))
+        return original(members, X, *args, **kwargs)
+
+    import skmtl.model_selection._packed as packed_module
+
+    packed_module.train_packed, saved = spy, packed_module.train_packed
+    try:
+        search = PackedGridSearchCV(pipe, grid, cv=CV, refit=False).fit(X, Y)
+    finally:
+        packed_module.train_packed = saved
+    assert search.packed_.all()
+    # two groups of 2 candidates x 3 folds, each with its own preprocessing
+    assert sizes == [(6, 4), (6, 4)]
