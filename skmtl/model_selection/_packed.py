@@ -112,13 +112,7 @@ def unpackable(estimator) -> str | None:
         return "lr_schedule='plateau' watches each fit's own scores"
     if estimator.optimizer not in (torch.optim.AdamW, torch.optim.Adam):
         return "its optimizer is not torch's Adam or AdamW"
-    weighting = estimator.task_weighting
-    if not isinstance(weighting, str):
-        if weighting.per_task_gradients:
-            return "its task_weighting combines task gradients"
-    elif weighting in ("gradnorm", "pcgrad", "mgda", "uncertainty"):
-        return f"task_weighting={weighting!r} trains state of its own or combines gradients"
-    return None
+    return None  # the task weighting is read once built (_member_unpackable)
 
 
 def _member_unpackable(est, datasets) -> str | None:
@@ -202,13 +196,14 @@ class _Prepared:
         dropout layers, whose rates are the members' own), input and settings."""
         module = self.estimator.module_
         state = [*module.parameters(), *module.buffers()]
+        settings = self.settings()
         return (
             tuple(type(m).__name__ for m in module.modules() if not isinstance(m, nn.Dropout)),
             tuple((tuple(v.shape), str(v.dtype)) for v in state),
             tuple(self.data.X.shape[1:]),
-            self.settings(),
+            settings,
             # members share Adam's step count: as many steps an epoch
-            math.ceil(len(self.train_rows) / self.settings().batch_size),
+            math.ceil(len(self.train_rows) / settings.batch_size),
             str(self.data.device),
         )
 
@@ -460,13 +455,13 @@ class _Store:
     parameters for every candidate."""
 
     def __init__(self):
-        self.members: dict[tuple[str, str], tuple] = {}
+        self.members: dict[tuple[str, str], object] = {}
 
     def __deepcopy__(self, memo):
         return self
 
-    def add(self, params: dict, fold_key: str, fitted, seconds: float) -> None:
-        self.members[(_param_key(params), fold_key)] = (fitted, seconds)
+    def add(self, params: dict, fold_key: str, fitted) -> None:
+        self.members[(_param_key(params), fold_key)] = fitted
 
     def take(self, params: dict, X, y):
         return self.members.get((_param_key(params), _fold_key(X, y)))
@@ -492,13 +487,11 @@ class _Replay(BaseEstimator):
 
     def fit(self, X, y=None, **fit_params):
         candidate = self.__dict__.get("candidate_", {})
-        found = self.store.take(candidate, X, y)
-        if found is None:
+        fitted = self.store.take(candidate, X, y)
+        if fitted is None:
             fitted = clone(self.estimator).set_params(**candidate).fit(X, y, **fit_params)
-        else:
-            fitted = found[0]
-            if isinstance(fitted, BaseException):
-                raise fitted
+        elif isinstance(fitted, BaseException):
+            raise fitted
         self.fitted_ = fitted
         return self
 
@@ -652,7 +645,7 @@ class _PackedSearch:
                     f"{name}: a parameter in the grid is not one of "
                     f"{type(base).__name__}'s ({exc}). See {type(base).__name__}().get_params()."
                 ) from exc
-        store = self._fit_members(base, candidates, X, y, splits)
+        store, seconds = self._fit_members(base, candidates, X, y, splits)
         saved = self.estimator, self.cv, self.n_jobs
         self._packed_candidates = candidates
         self.estimator, self.cv, self.n_jobs = _Replay(base, store), splits, None
@@ -667,10 +660,14 @@ class _PackedSearch:
             self.best_estimator_ = self.best_estimator_.fitted_
         if self.scoring is None:  # the passthrough scorer held the look-up and its members
             self.scorer_ = check_scoring(self.estimator)
-        self._record_fit_times(store, candidates, X, y, splits)
+        # each member's share of its pack's time (scikit-learn timed the look-up)
+        self.cv_results_["mean_fit_time"] = seconds.mean(axis=1)
+        self.cv_results_["std_fit_time"] = seconds.std(axis=1)
         return self
 
-    def _fit_members(self, base, candidates, X, y, splits) -> _Store:
+    def _fit_members(self, base, candidates, X, y, splits) -> tuple[_Store, np.ndarray]:
+        """The trained members and each one's seconds, (candidates, splits);
+        sets ``packed_``."""
         groups = defaultdict(list)
         for c, params in enumerate(candidates):
             shape = {k: v for k, v in params.items() if not packed_param(base, k)}
@@ -689,22 +686,13 @@ class _PackedSearch:
         store = _Store()
         keys = [_fold_key(_safe_indexing(X, tr), _safe_indexing(y, tr)) for tr, _ in splits]
         packed = np.zeros((len(candidates), len(splits)), dtype=bool)
+        times = np.zeros(packed.shape)
         for rows in done:
             for c, f, fitted, seconds, was_packed in rows:
-                store.add(candidates[c], keys[f], fitted, seconds)
-                packed[c, f] = was_packed
+                store.add(candidates[c], keys[f], fitted)
+                packed[c, f], times[c, f] = was_packed, seconds
         self.packed_ = packed
-        return store
-
-    def _record_fit_times(self, store, candidates, X, y, splits) -> None:
-        """``mean_fit_time`` and ``std_fit_time``: each member's share of its
-        pack's time (scikit-learn timed only the look-up)."""
-        keys = [_fold_key(_safe_indexing(X, tr), _safe_indexing(y, tr)) for tr, _ in splits]
-        times = np.array(
-            [[store.members[(_param_key(p), k)][1] for k in keys] for p in candidates]
-        )
-        self.cv_results_["mean_fit_time"] = times.mean(axis=1)
-        self.cv_results_["std_fit_time"] = times.std(axis=1)
+        return store, times
 
 
 _EXTRA_CONSTRAINTS = {

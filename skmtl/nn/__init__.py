@@ -12,6 +12,7 @@ from ._modules import (
     PeriodicEmbedding,
     PiecewiseLinearEmbedding,
     accepts_argument,
+    mask_levels,
     trunk_output_width,
 )
 from ._weighting import STRATEGIES, TaskWeighting, make_weighting
@@ -33,6 +34,7 @@ __all__ = [
     "accepts_argument",
     "cosine_matrix",
     "make_weighting",
+    "mask_levels",
     "min_norm_weights",
     "project_conflicting",
     "trunk_output_width",

@@ -36,6 +36,17 @@ def _activation(activation: str | type[nn.Module] | nn.Module) -> nn.Module:
     return activation()
 
 
+def mask_levels(p: float) -> tuple[int, float] | None:
+    """Drop rate ``p`` as :class:`Dropout` draws it on the CPU: the threshold
+    below which a 16-bit draw drops a value (``p`` rounded to 1/65536) and
+    the exact inverse keep probability that scales the kept ones; None
+    where ``p`` rounds to keeping all or none."""
+    dropped = round(p * 65536)
+    if not 0 < dropped < 65536:
+        return None
+    return dropped - 32768, 65536 / (65536 - dropped)
+
+
 class Dropout(nn.Dropout):
     """``torch.nn.Dropout`` with a cheaper mask on the CPU.
 
@@ -50,17 +61,18 @@ class Dropout(nn.Dropout):
     """
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        dropped = round(self.p * 65536)
         # torch's own where it is fused (CUDA, ...), where asked to work in
         # place, and at a rate that rounds to keeping all or none
-        usual = self.inplace or X.device.type != "cpu" or not 0 < dropped < 65536
-        if not self.training or usual:
+        usual = self.inplace or X.device.type != "cpu"
+        levels = None if usual or not self.training else mask_levels(self.p)
+        if levels is None:
             return super().forward(X)
+        threshold, scale = levels
         n = X.numel()
         bits = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(2**63), None)
-        keep = bits.view(torch.int16)[:n].view(X.shape) >= dropped - 32768
+        keep = bits.view(torch.int16)[:n].view(X.shape) >= threshold
         # one float mask, scaled: the backward multiplies by it once
-        return X * keep.to(X.dtype).mul_(65536 / (65536 - dropped))
+        return X * keep.to(X.dtype).mul_(scale)
 
 
 class _ColumnEmbedding(nn.Module):

@@ -4,25 +4,27 @@ A packed search (:class:`skmtl.model_selection.PackedGridSearchCV`) trains
 the candidates x folds of a grid together. Every member is a network
 already built by its own estimator, with its own rows, learning rate,
 weight decay, dropout rate, task weights and weighting, seed, epoch budget
-and stopping. :func:`train_packed` stacks their weights
-(:func:`torch.func.stack_module_state`) and runs one forward and one
-backward per step for all of them (:func:`torch.func.vmap` over
-:func:`torch.func.functional_call`), so a step pays torch's and Python's
-per-call overhead once instead of once a member.
+and stopping. :func:`train_packed` stacks their weights and runs one
+forward and one backward per step for all of them: one batched matrix
+product per linear layer where the network is skmtl's MLP (tabm's way),
+:func:`torch.func.vmap` over :func:`torch.func.functional_call` for any
+other network. A step pays torch's and Python's per-call overhead once
+instead of once a member.
 
 What keeps the members apart:
 
 * **rows**: each member draws its own batches from its own rows (its
   training folds, less its own validation split), with its own generator;
-  padding beyond a member's rows carries no label, so it adds nothing to
-  the member's loss;
+  padding beyond a member's rows reads its own rows and carries no label,
+  so it adds nothing to the member's loss;
 * **optimizer state**: Adam's moments are element-wise, so the stacked
   moments are each member's own; torch's Adam computes the unit step and
-  each member's learning rate, weight decay and schedule scale it
-  (a stopped member's rate is 0);
+  each member's learning rate, weight decay and schedule scale it. The
+  members of a pack take as many steps an epoch, so Adam's one step count
+  is each member's own;
 * **stopping**: a member stops at its own budget or its own patience, and
-  its weights are kept as they were then; the pack is compacted when many
-  have stopped.
+  its weights are kept as they were then; it leaves the pack, which
+  carries on with the others.
 
 The function computes and returns each member's weights and history; the
 estimators that built the members load them (the owner assigns).
@@ -41,8 +43,8 @@ import torch
 from torch import nn
 from torch.func import functional_call, vmap
 
-from ..nn import MLPTrunk, MultiTaskModule
-from ..targets import MISSING
+from ..nn import MLPTrunk, MultiTaskModule, mask_levels
+from ..targets import MISSING, labelled
 from ._callbacks import decay_factor
 from ._epochs import best_epochs
 
@@ -216,6 +218,15 @@ def _batched_template(module: nn.Module) -> nn.Module | None:
     return template
 
 
+def _mask_levels(p: float) -> tuple[int, float]:
+    """:func:`skmtl.nn.mask_levels`, also where ``p`` rounds to keeping all
+    (every draw kept) or, within 1/131072 of 1, to none (all but 1/65536)."""
+    levels = mask_levels(p)
+    if levels is not None:
+        return levels
+    return (-32768, 1.0) if p < 0.5 else (32767, 65536.0)
+
+
 def _dropouts(module: nn.Module) -> list[str]:
     return [name for name, sub in module.named_modules() if isinstance(sub, nn.Dropout)]
 
@@ -248,10 +259,26 @@ def _template(module: nn.Module, dropouts: Sequence[str]) -> nn.Module:
     return template
 
 
+def _dry_run(module: nn.Module, sample: torch.Tensor, hooks: dict) -> None:
+    """One forward of ``sample`` in eval mode without gradients, with
+    ``hooks[name]`` as a forward hook of the submodule it names; the module
+    (a member, in train mode) is left in train mode."""
+    named = dict(module.named_modules())
+    handles = [named[name].register_forward_hook(hook) for name, hook in hooks.items()]
+    try:
+        with torch.no_grad():
+            module.eval()
+            module(sample)
+    finally:
+        for handle in handles:
+            handle.remove()
+        module.train()
+
+
 def member_bytes(module: nn.Module, X: torch.Tensor, batch_size: int) -> int:
     """About the memory one member of a pack takes in a training step: its
-    weights five times (weights, gradient, Adam's two moments, the step's
-    start) and the outputs of its layers for a batch, three times
+    weights five times (weights, gradient, Adam's two moments, Adam's
+    scratch step) and the outputs of its layers for a batch, three times
     (activation, gradient, mask)."""
     weights = sum(p.numel() * p.element_size() for p in module.parameters())
     outputs = []
@@ -260,37 +287,19 @@ def member_bytes(module: nn.Module, X: torch.Tensor, batch_size: int) -> int:
         if isinstance(output, torch.Tensor):
             outputs.append(output.numel() * output.element_size())
 
-    leaves = [m for m in module.modules() if not list(m.children())]
-    hooks = [m.register_forward_hook(count) for m in leaves]
-    try:
-        with torch.no_grad():
-            module.eval()
-            module(X[:1])
-    finally:
-        for hook in hooks:
-            hook.remove()
-        module.train()
+    leaves = [name for name, m in module.named_modules() if not list(m.children())]
+    _dry_run(module, X[:1], dict.fromkeys(leaves, count))
     return 5 * weights + 3 * batch_size * sum(outputs)
 
 
 def _mask_shapes(module: nn.Module, dropouts: Sequence[str], sample: torch.Tensor) -> dict:
     """The shape of one row's input to each dropout layer."""
     shapes = {}
-    named = dict(module.named_modules())
-    hooks = [
-        named[name].register_forward_hook(
-            lambda _m, inputs, _o, name=name: shapes.__setitem__(name, tuple(inputs[0].shape[1:]))
-        )
-        for name in dropouts
-    ]
-    try:
-        with torch.no_grad():
-            module.eval()
-            module(sample)
-    finally:
-        for hook in hooks:
-            hook.remove()
-        module.train()
+
+    def shape_of(name):
+        return lambda _module, inputs, _output: shapes.__setitem__(name, inputs[0].shape[1:])
+
+    _dry_run(module, sample, {name: shape_of(name) for name in dropouts})
     return shapes
 
 
@@ -331,12 +340,12 @@ class _Pack:
             if isinstance(sub, nn.Linear)
         }
         # stacked by position: the members' names may differ where the source's do
-        self.names = [[k for k, _ in _state(m.module)] for m in members]
-        n_params = len(list(first.parameters()))
         states = [_state(m.module) for m in members]
+        self.names = [[k for k, _ in state] for state in states]
+        n_params = len(list(first.parameters()))
         stacked = {
             name: torch.stack([state[j][1].detach() for state in states])
-            for j, (name, _) in enumerate(_state(first))
+            for j, name in enumerate(self.names[source])
         }
         trains = [p.requires_grad for p in first.parameters()]  # a frozen layer stays frozen
         self.params = {
@@ -422,10 +431,13 @@ class _Pack:
 
     def _mask_rates(self) -> None:
         """Each member's drop threshold among 16-bit draws and its keep scale,
-        per dropout layer: ``p`` rounded to 1/65536, as :class:`skmtl.nn.Dropout`."""
-        dropped = torch.round(self.rates * 65536).clamp(0, 65535)
-        self.thresholds = (dropped - 32768).to(torch.int16).to(self.device)
-        self.scales = (65536 / (65536 - dropped)).to(torch.float32).to(self.device)
+        per dropout layer, as :class:`skmtl.nn.Dropout` draws them."""
+        levels = [[_mask_levels(p) for p in row] for row in self.rates.tolist()]
+        shape = self.rates.shape
+        thresholds = [[t for t, _ in row] for row in levels]
+        scales = [[s for _, s in row] for row in levels]
+        self.thresholds = torch.tensor(thresholds, dtype=torch.int16).reshape(shape).to(self.device)
+        self.scales = torch.tensor(scales, dtype=torch.float32).reshape(shape).to(self.device)
 
     def masks(self, batch: int) -> dict[str, torch.Tensor]:
         """Each dropout layer's masks for a step, every member at its own rate,
@@ -501,15 +513,6 @@ class _Pack:
                     p.grad = None
 
 
-def _task_losses(criterion, outputs, y) -> torch.Tensor:
-    """Each member's unweighted task losses, shape (members, tasks)."""
-    return criterion.member_task_losses(outputs, y)
-
-
-def _labelled(y: torch.Tensor) -> torch.Tensor:
-    return ~torch.isnan(y) if y.is_floating_point() else y != MISSING
-
-
 def _unlabel(y: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
     missing = float("nan") if y.is_floating_point() else MISSING
     return y.masked_fill(pad.unsqueeze(-1), missing)
@@ -540,8 +543,8 @@ def _evaluate(pack: _Pack, criterion, rows, settings, chunk: int) -> tuple[np.nd
             idx, p = index[:, start : start + chunk], pad[:, start : start + chunk]
             y = _unlabel(pack.Y[idx], p)
             outputs = pack.forward(pack.X[idx], None)
-            n = _labelled(y).sum(dim=1).float()
-            sums += _task_losses(criterion, outputs, y) * n
+            n = labelled(y).sum(dim=1).float()
+            sums += criterion.member_task_losses(outputs, y) * n
             counts += n
             for t, out in enumerate(outputs):
                 if not settings.classification[t]:
@@ -549,7 +552,7 @@ def _evaluate(pack: _Pack, criterion, rows, settings, chunk: int) -> tuple[np.nd
                 if out.ndim == 4:  # a packed ensemble: (members, rows, k, classes)
                     out = out.float().softmax(-1).mean(dim=2)
                 codes = y[..., t]
-                known = _labelled(codes)
+                known = labelled(codes)
                 right = (out.argmax(dim=-1) == codes.long()) & known
                 hits[:, t] += right.sum(dim=1).float()
     loss = (pack.weights * sums / counts.clamp(min=1)).sum(dim=1)
@@ -649,8 +652,8 @@ def train_packed(
             idx, p = index[:, s * batch : (s + 1) * batch], pad[:, s * batch : (s + 1) * batch]
             y = _unlabel(pack.Y[idx], p)
             outputs = pack.forward(pack.X[idx], pack.masks(batch))
-            n = _labelled(y).sum(dim=1)
-            raw = _task_losses(criterion, outputs, y)
+            n = labelled(y).sum(dim=1)
+            raw = criterion.member_task_losses(outputs, y)
             losses = pack.weights * raw
             # the members that sum their task losses, at once; the others one by one
             objective = (fixed * losses)[summing].sum() if summing.any() else 0.0
@@ -682,8 +685,8 @@ def train_packed(
                 pack, criterion, rows, settings, max(1, eval_rows // max(1, len(pack)))
             )
         # a sum is finite only where every weight is: one read of the weights
-        sums = torch.stack([v.detach().flatten(1).sum(dim=1) for v in pack.params.values()])
-        finite = torch.isfinite(sums).all(dim=0).cpu().numpy()
+        totals = torch.stack([v.detach().flatten(1).sum(dim=1) for v in pack.params.values()])
+        finite = torch.isfinite(totals).all(dim=0).cpu().numpy()
         done = []
         for j, i in enumerate(active):
             row = {"epoch": epoch, "train_loss": float(train_loss[j])}

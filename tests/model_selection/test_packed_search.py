@@ -413,7 +413,7 @@ def test_groups_train_in_parallel_through_joblib(penguins):
     assert parallel.n_jobs == 2  # given back after the search's own fit
 
 
-def test_members_whose_seeds_scale_a_fold_differently_keep_their_own_rows():
+def test_members_whose_seeds_scale_a_fold_differently_keep_their_own_rows(monkeypatch):
     # beyond the quantile scaler's sample, each seed draws its own quantiles
     rng = np.random.default_rng(0)
     X = rng.lognormal(size=(24_000, 3)).astype(np.float32)  # folds over its 10,000
@@ -431,13 +431,8 @@ def test_members_whose_seeds_scale_a_fold_differently_keep_their_own_rows():
         sizes.append(len(X))
         return original(members, X, *args, **kwargs)
 
-    import skmtl.model_selection._packed as packed_module
-
-    packed_module.train_packed, saved = spy, packed_module.train_packed
-    try:
-        search.fit(X, Y)
-    finally:
-        packed_module.train_packed = saved
+    monkeypatch.setattr("skmtl.model_selection._packed.train_packed", spy)
+    search.fit(X, Y)
     assert search.packed_.all()
     assert sizes == [4 * 12_000]  # two folds, each scaled by two seeds' quantiles
 
@@ -577,7 +572,7 @@ def test_the_fitted_search_keeps_no_member(penguins):
     assert search.scorer_(search.best_estimator_, X, Y) == search.score(X, Y)
 
 
-def test_a_preprocessing_parameter_splits_the_grid(penguins):
+def test_a_preprocessing_parameter_splits_the_grid(penguins, monkeypatch):
     from skmtl import make_tabular_pipeline
 
     X, Y = penguins
@@ -594,13 +589,8 @@ def test_a_preprocessing_parameter_splits_the_grid(penguins):
         sizes.append((len(members), X.shape[1]))
         return original(members, X, *args, **kwargs)
 
-    import skmtl.model_selection._packed as packed_module
-
-    packed_module.train_packed, saved = spy, packed_module.train_packed
-    try:
-        search = PackedGridSearchCV(pipe, grid, cv=CV, refit=False).fit(X, Y)
-    finally:
-        packed_module.train_packed = saved
+    monkeypatch.setattr("skmtl.model_selection._packed.train_packed", spy)
+    search = PackedGridSearchCV(pipe, grid, cv=CV, refit=False).fit(X, Y)
     assert search.packed_.all()
     # two groups of 2 candidates x 3 folds, each with its own preprocessing
     assert sizes == [(6, 4), (6, 4)]
