@@ -173,7 +173,8 @@ class _CategoryStrings(TransformerMixin, BaseEstimator):
     def transform(self, X):
         X = X.copy()
         for c in self.columns_:
-            X[c] = X[c].astype(str)
+            # pandas 3's str dtype keeps NaN; CatBoost wants a string
+            X[c] = X[c].astype(object).where(X[c].notna(), "nan").map(str)
         return X
 
 

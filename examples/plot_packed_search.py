@@ -27,7 +27,9 @@ X, Y = load_penguins(return_X_y=True)
 keep = X.notna().all(axis=1).to_numpy()
 X, Y = X[keep].reset_index(drop=True), Y[keep].reset_index(drop=True)
 
-model = MultiTaskClassifier(hidden_units=(64, 64), random_state=0)
+# one network per fit: a bag of networks (bag_folds, the default on small
+# tables) is fitted one by one, as GridSearchCV fits it
+model = MultiTaskClassifier(hidden_units=(64, 64), bag_folds=None, random_state=0)
 grid = {"lr": [1e-3, 1e-2], "dropout": [0.0, 0.3], "weight_decay": [1e-4, 1e-2]}
 cv = MultiTaskStratifiedKFold(3, shuffle=True, random_state=0)
 

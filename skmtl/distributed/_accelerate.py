@@ -36,13 +36,30 @@ from ..training import train_step
 class _Accelerated(AccelerateMixin):
     """What the two accelerated estimators add to skorch's ``AccelerateMixin``."""
 
-    def __init__(self, module=None, *, accelerator, device="auto", affinity_every=0, **kwargs):
+    def __init__(
+        self,
+        module=None,
+        *,
+        accelerator,
+        device="auto",
+        affinity_every=0,
+        bag_folds=None,
+        **kwargs,
+    ):
         super().__init__(
             module,
             accelerator=accelerator,
             device=device,
             affinity_every=affinity_every,
+            bag_folds=bag_folds,
             **kwargs,
+        )
+
+    def _fit_bag(self, X, y, size, **fit_params):
+        raise ValueError(
+            f"bag_folds={self.bag_folds!r}: a bag trains its networks one after another "
+            "and joins them outside the accelerator; leave bag_folds=None for distributed "
+            "training, or fit the bag in one process."
         )
 
     @property
@@ -148,6 +165,8 @@ _DOC = """{summary}
         ``"auto"`` and ``None``: the accelerator's device.
     affinity_every : 0
         The task affinity is not sampled in a distributed fit.
+    bag_folds : None
+        A distributed fit trains one network.
     **kwargs
         The parameters of :class:`~skmtl.{base}` (``batch_size`` is the
         batch of all processes together) and of skorch's

@@ -16,7 +16,7 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, _num_samples, check_is_fitted
 from skorch import NeuralNet
 from skorch.dataset import Dataset
 from skorch.history import History
@@ -39,7 +39,7 @@ from ..data import (
     uses_fast_path,
     warn_large_values,
 )
-from ..nn import ACTIVATIONS, STRATEGIES, TaskWeighting, make_weighting
+from ..nn import ACTIVATIONS, STRATEGIES, BaggedModule, TaskWeighting, make_weighting
 from ..targets import EncodedTargets, TaskEncoder, encoded, labelled
 from ..training import (
     ARCHITECTURES,
@@ -47,6 +47,7 @@ from ..training import (
     LR_SCHEDULES,
     NUMERIC_EMBEDDINGS,
     autocast,
+    bag_size,
     batch_size,
     best_epochs,
     copy_states,
@@ -66,6 +67,7 @@ from ..utils import (
     reseed,
     resolve_device,
     seeded_torch,
+    torch_seed,
     torch_threads,
     user_stacklevel,
 )
@@ -93,6 +95,18 @@ from ._parameters import (
     estimator_repr,
 )
 
+#: The key of a bag's draws from ``random_state``: its folds, and each member's seed.
+_BAG_KEY = 2**20
+
+
+def _rows(X) -> int:
+    """The rows of ``X`` as ``fit`` gets it (the bag's rule reads them before
+    the checks; a bad ``X`` is then refused by those)."""
+    try:
+        return _num_samples(X)
+    except TypeError:
+        return 0
+
 
 class BaseMultiTaskNet(NeuralNet):
     """What :class:`~skmtl.MultiTaskClassifier` and
@@ -117,6 +131,7 @@ class BaseMultiTaskNet(NeuralNet):
         "numeric_embedding": [StrOptions(set(NUMERIC_EMBEDDINGS)), None],
         "n_bins": [Interval(Integral, 2, None, closed="left")],
         "ensemble_size": [Interval(Integral, 1, None, closed="left"), None],
+        "bag_folds": [StrOptions({"auto"}), Interval(Integral, 2, None, closed="left"), None],
         "feature_scaling": [StrOptions(set(FEATURE_SCALINGS)), None],
         "early_stopping": ["boolean", str],
         "patience": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -158,6 +173,7 @@ class BaseMultiTaskNet(NeuralNet):
         numeric_embedding="auto",
         n_bins=48,
         ensemble_size=None,
+        bag_folds="auto",
         feature_scaling="auto",
         early_stopping=False,
         patience="auto",
@@ -196,6 +212,7 @@ class BaseMultiTaskNet(NeuralNet):
         self.numeric_embedding = numeric_embedding
         self.n_bins = n_bins
         self.ensemble_size = ensemble_size
+        self.bag_folds = bag_folds
         self.feature_scaling = feature_scaling
         self.early_stopping = early_stopping
         self.patience = patience
@@ -333,7 +350,7 @@ class BaseMultiTaskNet(NeuralNet):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         if self.batch_size == "auto":
             self._show_batch_sizes(dataset_train, dataset_valid)
-        reseed(self.random_state, len(self.history))
+        reseed(self._run_state(), len(self.history))
 
     def _show_batch_sizes(self, dataset_train, dataset_valid) -> None:
         # skorch's ProgressBar counts batches from iterator_*__batch_size;
@@ -465,14 +482,23 @@ class BaseMultiTaskNet(NeuralNet):
         epochs = getattr(self, "max_epochs_", self.max_epochs) if epochs is None else epochs
         return super().fit_loop(X, y, epochs=epochs, **fit_params)
 
+    def _run_state(self, member: int | None = None):
+        """What seeds torch in the run in progress: ``random_state``, or a
+        bag member's own draw from it (its network, batches and dropout)."""
+        if member is None:
+            member = getattr(self.__dict__.get("recipe_"), "member", None)
+        if member is None or self.random_state is None:
+            return self.random_state
+        return torch_seed(self.random_state, _BAG_KEY, member)
+
     @contextmanager
-    def _fitting(self, *, reset: bool) -> Iterator[None]:
+    def _fitting(self, *, reset: bool, member: int | None = None) -> Iterator[None]:
         """The frame of a ``fit`` or ``partial_fit``: torch seeded from
         ``random_state`` and its threads as ``n_threads`` says (both restored
         after); a first fit that fails is forgotten, so the estimator is
         unfitted rather than half updated."""
         threads = fit_threads(self.n_threads, self.device)
-        with seeded_torch(self.random_state), torch_threads(threads):
+        with seeded_torch(self._run_state(member)), torch_threads(threads):
             try:
                 yield
             except BaseException:
@@ -485,7 +511,8 @@ class BaseMultiTaskNet(NeuralNet):
                 self._hide_batch_sizes()
 
     def _train(self, entry, X, y, *, reset: bool, classes=None, phase=None, **fit_params):
-        with self._fitting(reset=reset):
+        member = phase[1] if phase and phase[0] == "bag" else None
+        with self._fitting(reset=reset, member=member):
             X, codes = self._prepare_fit(
                 X, y, reset=reset, classes=classes, phase=phase, **fit_params
             )
@@ -512,7 +539,8 @@ class BaseMultiTaskNet(NeuralNet):
         check_parameters(self)
         X = self._check_X(X, reset=reset)
         if reset:
-            self.__dict__.pop("selection_history_", None)
+            for name in ("selection_history_", "bag_size_", "bag_histories_"):
+                self.__dict__.pop(name, None)
             encoder = TaskEncoder(
                 task_names=self.task_names,
                 classes=self.classes if classes is None else classes,
@@ -626,6 +654,51 @@ class BaseMultiTaskNet(NeuralNet):
         self.selection_history_ = selection
         return self
 
+    def _fit_bag(self, X, y, size: int, **fit_params):
+        """``bag_folds``: ``size`` networks, the ``i``-th trained on every fold
+        of ``size`` but the ``i``-th and stopped at its best epoch there
+        (:class:`~skmtl.training._valid_split.BagFoldSplit`); the model is
+        their :class:`~skmtl.nn.BaggedModule`."""
+        split = self.train_split
+        if not (isinstance(split, str) and split == "auto"):
+            raise ValueError(
+                f"bag_folds={self.bag_folds!r} holds out each fold in turn, so it takes no "
+                f"train_split; got train_split={split!r}. Leave train_split='auto', or set "
+                "bag_folds=None to train one network on your split."
+            )
+        entry = super().fit
+        seed = self._bag_seed()
+        members, histories = [], []
+        for i in range(size):
+            self._train(entry, X, y, reset=True, phase=("bag", i, size, seed), **fit_params)
+            members.append(self.module_)
+            histories.append(copy.deepcopy(self.history))
+        self._become_bag(members, histories)
+        return self
+
+    def _bag_seed(self) -> int:
+        """The seed of a bag's folds, which every member draws alike."""
+        seed = torch_seed(self.random_state, _BAG_KEY)
+        return int(np.random.default_rng().integers(2**31 - 1)) if seed is None else seed
+
+    def _become_bag(self, members: list, histories: list) -> None:
+        """Become the bag of the trained ``members`` (their runs' histories in
+        ``histories``): one :class:`~skmtl.nn.BaggedModule`, its optimizer, and
+        ``max_epochs_`` the median of the members' best epochs."""
+        recipe = self.recipe_
+        with self._fitting(reset=True):
+            for member in members:
+                delattr(member, DIGEST)  # the bag carries the one digest
+            bag = BaggedModule(members)
+            self.bag_size_ = len(members)
+            bag.register_buffer(DIGEST, fit_digest(self))
+            self.module_ = bag.to(self.device)
+            self.initialize_optimizer()
+        self.bag_histories_ = histories
+        self.history_ = histories[-1]
+        best = [best_epochs(h, recipe.monitor, recipe.lower_is_better) for h in histories]
+        self.max_epochs_ = int(np.median(best))
+
     def _packed_start(self, X, y, *, phase=None):
         """Begin a fit as :meth:`fit` would (the checks, the encoded targets,
         the recipe of ``phase``, the scaler, a network built from the same
@@ -634,12 +707,21 @@ class BaseMultiTaskNet(NeuralNet):
         A packed search (:class:`~skmtl.model_selection.PackedGridSearchCV`)
         trains the network with others (:func:`skmtl.training.train_packed`)
         and hands the weights back to :meth:`_packed_finish`. Returns the
-        training and validation datasets.
+        training and validation datasets. A bag's member ``i`` starts with
+        ``phase=("bag", i, size, seed)`` and the bag is assembled by
+        :meth:`_packed_bag`.
         """
-        with self._fitting(reset=True):
+        member = phase[1] if phase and phase[0] == "bag" else None
+        with self._fitting(reset=True, member=member):
             X, codes = self._prepare_fit(X, y, reset=True, phase=phase)
             self.initialize()
             return self.get_split_datasets(X, codes)
+
+    def _packed_bag(self, members: list) -> None:
+        """Become the bag of packed members: each a copy of this estimator
+        begun with a bag phase by :meth:`_packed_start` and finished by
+        :meth:`_packed_finish`, in member order."""
+        self._become_bag([m.module_ for m in members], [m.history_ for m in members])
 
     def _packed_finish(self, state: Mapping, history, selection=None) -> None:
         """Become fitted from a packed run: the weights and buffers in
@@ -687,7 +769,13 @@ class BaseMultiTaskNet(NeuralNet):
         self
         """
         reset = not (self.warm_start and self.initialized_)
-        if reset and selects_epochs(self.get_params(deep=False)):
+        params = self.get_params(deep=False)
+        if reset:
+            check_parameters(self, ["bag_folds"])  # read before fit's own checks
+            size = bag_size(params, _rows(X))
+            if size is not None:
+                return self._fit_bag(X, y, size, **fit_params)
+        if reset and selects_epochs(params):
             return self._select_then_refit(X, y, **fit_params)
         # skorch's fit: initialize (unless warm), then partial_fit with the codes
         return self._train(super().fit, X, y, reset=reset, **fit_params)

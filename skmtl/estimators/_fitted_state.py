@@ -37,11 +37,14 @@ DERIVED = ("tasks_", "classes_")
 KEPT = (
     *("n_features_in_", "feature_names_in_", "input_shape_", "embedded_columns_"),
     *("embedding_bins_", "hidden_units_", "max_epochs_", "task_weights_", "stopped_reason_"),
+    "bag_size_",
 )
 #: Of the kept values, those a fit without them (2-D X, explicit sizes) leaves unset.
-UNSET_WHEN_NONE = ("feature_names_in_", "input_shape_", "hidden_units_", "max_epochs_")
+UNSET_WHEN_NONE = (
+    *("feature_names_in_", "input_shape_", "hidden_units_", "max_epochs_", "bag_size_"),
+)
 #: The record of the last fit: pickled, not kept in a model file.
-RUN = ("recipe_", "selection_history_", "task_affinity_")
+RUN = ("recipe_", "selection_history_", "bag_histories_", "task_affinity_")
 #: Every attribute a fit sets besides skorch's own.
 FITTED = (*TRAINED, *PARTS, *DERIVED, *KEPT, *RUN)
 #: What ``predict`` takes from ``fit`` besides the weights, in the digest's order.

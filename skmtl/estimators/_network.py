@@ -15,6 +15,7 @@ from skorch.exceptions import NotInitializedError
 
 from ..nn import (
     EXPERTS,
+    BaggedModule,
     MLPTrunk,
     MultiTaskLoss,
     MultiTaskModule,
@@ -44,7 +45,8 @@ def mlp_kwargs(net) -> dict:
 
 def build_module(net) -> torch.nn.Module:
     """The trunk (``module``/``module__*``, or skmtl's MLP or experts) with one
-    head per task, in train mode.
+    head per task, in train mode; a fitted bag's ``bag_size_`` of them in a
+    :class:`~skmtl.nn.BaggedModule` (a model file rebuilds it so).
 
     A trunk class whose constructor takes ``in_features`` receives
     ``n_features_in_``; a trunk instance is copied, so ``fit`` never trains
@@ -57,6 +59,13 @@ def build_module(net) -> torch.nn.Module:
             "number of features it sees in fit; call fit(X, Y) instead of initialize(). "
             "(fit with max_epochs=0 builds it without training, e.g. before load_params.)"
         )
+    size = getattr(net, "bag_size_", None)
+    if size:
+        return BaggedModule([_one_network(net) for _ in range(size)]).train()
+    return _one_network(net)
+
+
+def _one_network(net) -> torch.nn.Module:
     encoder = net.target_encoder_
     # a regression task's head has one output
     n_classes = [

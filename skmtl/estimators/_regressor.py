@@ -22,6 +22,9 @@ class MultiTaskRegressor(RegressorMixin, TaskViews, BaseMultiTaskNet):
     ----------
     module, hidden_units, dropout, activation, norm, numeric_embedding, n_bins, ensemble_size
         The network: as in :class:`~skmtl.MultiTaskClassifier`.
+    bag_folds
+        As in :class:`~skmtl.MultiTaskClassifier`; a bag's prediction is its
+        networks' mean.
     feature_scaling, patience, lr_schedule, weight_decay, optimizer, lr
         The training recipe: as in :class:`~skmtl.MultiTaskClassifier`.
     max_epochs, batch_size, train_split, predict_batch_size, n_threads, verbose
@@ -51,7 +54,7 @@ class MultiTaskRegressor(RegressorMixin, TaskViews, BaseMultiTaskNet):
     Attributes
     ----------
     tasks_, n_features_in_, feature_names_in_, target_encoder_,
-    task_weights_, task_affinity_
+    task_weights_, task_affinity_, bag_size_, bag_histories_
         As in :class:`~skmtl.MultiTaskClassifier`.
 
     Notes

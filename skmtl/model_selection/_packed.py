@@ -39,12 +39,14 @@ from sklearn.model_selection._split import check_cv
 from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import _num_samples
 from torch import nn
 
 from ..data import tensor_view
 from ..data._tensors import TensorData
 from ..estimators._base import final_step, is_multi_task
-from ..training import EpochDecay, autocast, batch_size, selects_epochs
+from ..estimators._parameters import check_parameters
+from ..training import EpochDecay, autocast, bag_size, batch_size, selects_epochs
 from ..training._packing import (
     PackMember,
     PackSettings,
@@ -146,11 +148,12 @@ def _member_unpackable(est, datasets) -> str | None:
 class _Prepared:
     """A member estimator begun by ``_packed_start`` and what its pack needs."""
 
-    def __init__(self, key, estimator, fold, datasets, *, selects=False):
+    def __init__(self, key, estimator, fold, datasets, *, selects=False, bag=None):
         self.key = key  # (candidate, fold)
         self.estimator = estimator
         self.fold = fold
         self.selects = selects  # a chosen-epochs fit: this is its selection run
+        self.bag = bag  # a bag's member: its place in the bag
         self.epochs = None  # the refit's epochs
         view = tensor_view(datasets[0])
         self.data, self.train_rows = view
@@ -214,7 +217,7 @@ class _Prepared:
         refit = self.epochs is not None
         watched = self.valid_rows is not None and recipe.stops_early and not refit
         decay = est.lr_schedule if est.lr_schedule in EpochDecay.SHAPES else None
-        seed = torch_seed(est.random_state, 1, self.fold)
+        seed = torch_seed(est._run_state(), 1, self.fold)  # a bag member's own
         return PackMember(
             module=est.module_,
             criterion=est.criterion_,
@@ -356,19 +359,11 @@ def _fit_group(base, cands, splits, X, y, budget, max_members) -> list[tuple]:
                 continue
             X_f = inputs[f]
             est = clone(final_step(base)).set_params(**clone(own, safe=False))
-            why = unpackable(est)
-            if why is None:
-                selects = selects_epochs(est.get_params(deep=False))
-                try:
-                    datasets = est._packed_start(X_f, y_f, phase=("select", 0) if selects else None)
-                except Exception:
-                    why = "it failed to start"  # the plain fit below raises it for error_score
-                else:
-                    why = _member_unpackable(est, datasets)
-            if why is None:
-                prepared.append(_Prepared((c, f), est, f, datasets, selects=selects))
-            else:
+            members = _start(est, (c, f), X_f, y_f)
+            if members is None:
                 plain.append((c, f))
+            else:
+                prepared.extend(members)
     try:
         outcomes = _run_packs(prepared, budget, max_members)
         # a chosen-epochs fit's refit: the same start, on all the fold's rows
@@ -388,21 +383,29 @@ def _fit_group(base, cands, splits, X, y, budget, max_members) -> list[tuple]:
         _warn_unpacked(len(prepared), exc)
         plain.extend(p.key for p in prepared)
         prepared, outcomes = [], []
-    results = []
+    results, failed, bags = [], set(), defaultdict(list)
     for p, outcome in zip(prepared, outcomes, strict=True):
         if outcome.diverged or (p.selects and refitted[p.key].diverged):
-            plain.append(p.key)  # its plain fit handles the divergence as usual
+            failed.add(p.key)  # its plain fit handles the divergence as usual
             continue
         if p.selects:
             final = refitted[p.key]
             p.estimator._packed_finish(final.state, final.history, selection=outcome.history)
         else:
             p.estimator._packed_finish(outcome.state, outcome.history)
-        fitted = p.estimator
-        if steps[p.fold] is not None:  # the fold's fitted preprocessing, then the member
+        bags[p.key].append(p)
+    for key, members in bags.items():
+        if key in failed:
+            continue  # a bag with a diverged member
+        est = members[0].estimator
+        if members[0].bag is not None:
+            est._packed_bag([m.estimator for m in sorted(members, key=lambda m: m.bag)])
+        fitted, fold = est, members[0].fold
+        if steps[fold] is not None:  # the fold's fitted preprocessing, then the member
             fitted = clone(base)
-            fitted.steps = [*steps[p.fold].steps, (base.steps[-1][0], p.estimator)]
-        results.append([*p.key, fitted, 0.0, True])
+            fitted.steps = [*steps[fold].steps, (base.steps[-1][0], est)]
+        results.append([*key, fitted, 0.0, True])
+    plain.extend(sorted(failed))
     for row in results:
         row[3] = (time.perf_counter() - start) / len(results)
     params = dict(cands)
@@ -411,6 +414,39 @@ def _fit_group(base, cands, splits, X, y, budget, max_members) -> list[tuple]:
         fitted, seconds = _plain_fit(est, *folds[f])
         results.append([c, f, fitted, seconds, False])
     return [tuple(r) for r in results]
+
+
+def _start(est, key, X, y) -> list[_Prepared] | None:
+    """The members of ``est``'s fit on ``(X, y)`` begun for a pack: one, or a
+    bag's (``bag_folds``) networks, each on its own folds; None where the
+    fit cannot be packed (it is then fitted one by one)."""
+    if unpackable(est) is not None:
+        return None
+    selects = selects_epochs(est.get_params(deep=False))
+    try:
+        check_parameters(est, ["bag_folds"])
+    except ValueError:
+        return None  # the plain fit raises it for error_score
+    size = bag_size(est.get_params(deep=False), _num_samples(X))
+    if size is None:
+        phases = [("select", 0) if selects else None]
+        ests = [est]
+    else:
+        seed = est._bag_seed()
+        phases = [("bag", i, size, seed) for i in range(size)]
+        ests = [est] + [clone(est) for _ in range(size - 1)]
+    members = []
+    for i, (member, phase) in enumerate(zip(ests, phases, strict=True)):
+        try:
+            datasets = member._packed_start(X, y, phase=phase)
+        except Exception:
+            return None  # the plain fit raises it for error_score
+        if _member_unpackable(member, datasets) is not None:
+            return None
+        bag = None if size is None else i
+        one = selects and size is None  # a chosen-epochs fit of one network
+        members.append(_Prepared(key, member, key[1], datasets, selects=one, bag=bag))
+    return members
 
 
 def _run_packs(prepared: list[_Prepared], budget: int, max_members) -> list:
@@ -751,8 +787,7 @@ class PackedGridSearchCV(_PackedSearch, GridSearchCV):
 class PackedRandomizedSearchCV(_PackedSearch, RandomizedSearchCV):
     __doc__ = _DOC.format(
         summary=(
-            "``RandomizedSearchCV`` for skmtl's estimators: its candidates x folds "
-            "trained packed."
+            "``RandomizedSearchCV`` for skmtl's estimators: its candidates x folds trained packed."
         ),
         plain="RandomizedSearchCV",
         name="PackedRandomizedSearchCV",

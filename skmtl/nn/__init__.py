@@ -6,6 +6,7 @@ from ._losses import MultiTaskLoss
 from ._modules import (
     ACTIVATIONS,
     EMBEDDINGS,
+    BaggedModule,
     Dropout,
     MLPTrunk,
     MultiTaskModule,
@@ -19,6 +20,7 @@ from ._weighting import STRATEGIES, TaskWeighting, make_weighting
 
 __all__ = [
     "ACTIVATIONS",
+    "BaggedModule",
     "Dropout",
     "EMBEDDINGS",
     "EXPERTS",

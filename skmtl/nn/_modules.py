@@ -384,6 +384,48 @@ class MultiTaskModule(nn.Module):
         return self.forward_tasks(self.forward_shared(X, **kwargs), X)
 
 
+class BaggedModule(nn.Module):
+    """Networks of one architecture, trained apart, that answer as one.
+
+    A bag (the estimators' ``bag_folds``) trains each member on its own
+    rows; this module holds the trained members. Its forward pass runs
+    every member: in training it gives each task's ``(batch, k, classes)``
+    logits, whose members' losses :class:`MultiTaskLoss` averages (so a
+    warm fit trains every member on its rows); otherwise the log of the
+    members' mean probability (:func:`member_mean`; a regression task's
+    mean). ``forward_shared`` stacks the members' shared representations,
+    so gradient-based task weighting acts on each.
+
+    Parameters
+    ----------
+    members : sequence of torch.nn.Module
+        Networks with ``forward_shared`` and ``forward_tasks``, such as
+        :class:`MultiTaskModule`.
+    """
+
+    def __init__(self, members: Sequence[nn.Module]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward_shared(self, X: torch.Tensor, **kwargs) -> torch.Tensor:
+        """Each member's shared representation, stacked on dimension 1."""
+        return torch.stack([m.forward_shared(X, **kwargs) for m in self.members], dim=1)
+
+    def forward_tasks(self, shared: torch.Tensor, X: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        outputs = [m.forward_tasks(shared[:, i], X) for i, m in enumerate(self.members)]
+        if self.training:
+            # a member that is itself an ensemble gives (batch, k, classes) already
+            return tuple(
+                torch.cat([o if o.ndim == 3 else o.unsqueeze(1) for o in task], dim=1)
+                for task in zip(*outputs, strict=True)
+            )
+        stacked = [torch.stack(task, dim=1) for task in zip(*outputs, strict=True)]
+        return tuple(out.mean(1) if out.shape[-1] == 1 else member_mean(out) for out in stacked)
+
+    def forward(self, X: torch.Tensor, **kwargs) -> tuple[torch.Tensor, ...]:
+        return self.forward_tasks(self.forward_shared(X, **kwargs), X)
+
+
 def accepts_argument(module_cls: type, name: str) -> bool:
     """Whether ``module_cls(...)`` takes an argument called ``name``."""
     try:

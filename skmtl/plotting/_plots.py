@@ -48,8 +48,10 @@ def plot_learning_curves(estimator, *, metric: bool = False, selection: bool = F
         ``valid_r2_<task>`` for a regression task) instead of the losses.
     selection : bool, default=False
         Plot the run that chose the epoch count (``selection_history_``, of
-        ``max_epochs="auto"``, with its validation split) instead of the
-        final fit, which trains on every row.
+        ``max_epochs="auto"`` with one network, and its validation split)
+        instead of the final fit, which trains on every row. A bag
+        (``bag_folds``) has no such run; its ``history_`` is its last
+        network's, validated on that network's fold.
     ax : matplotlib Axes, optional
 
     Returns
@@ -66,7 +68,8 @@ def plot_learning_curves(estimator, *, metric: bool = False, selection: bool = F
     >>> from skmtl.datasets import load_penguins
     >>> from skmtl.plotting import plot_learning_curves
     >>> X, Y = load_penguins(return_X_y=True)
-    >>> clf = MultiTaskClassifier(hidden_units=(16,), random_state=0).fit(X.fillna(X.mean()), Y)
+    >>> clf = MultiTaskClassifier(hidden_units=(16,), bag_folds=None, random_state=0)
+    >>> clf = clf.fit(X.fillna(X.mean()), Y)
     >>> ax = plot_learning_curves(clf, selection=True)
     >>> len(ax.get_lines())  # train and valid loss of each of the 3 tasks
     6
@@ -78,7 +81,11 @@ def plot_learning_curves(estimator, *, metric: bool = False, selection: bool = F
         if not hasattr(model, "selection_history_"):
             raise ValueError(
                 "selection=True plots the run that chose the epoch count, which only a "
-                "fit with max_epochs='auto' (and no early_stopping or train_split) has."
+                "fit with max_epochs='auto' (and no early_stopping or train_split) of one "
+                "network has. A bag (bag_folds) has none: without selection=True this "
+                "plots its last network, validated on its own fold (bag_histories_ holds "
+                "each network's). Fit with bag_folds=None for one network and its "
+                "selection run."
             )
         history = model.selection_history_
     regression = dict(zip(model.tasks_, model.target_encoder_.regression_, strict=True))

@@ -18,6 +18,13 @@ integer ``max_epochs``, a warm start and ``partial_fit`` train one network,
 as the parameters say. The estimator runs the two phases
 (``BaseMultiTaskNet._select_then_refit``); :func:`~skmtl.training._recipe.plan`
 resolves each phase's settings.
+
+On a small table the model is a **bag** instead (``bag_folds``, :func:`bag_size`):
+``BAG_FOLDS`` networks, each trained on all folds but one and stopped at
+its best epoch on that one, answering with their mean probability. Fewer
+than 5,000 rows leave a selection split too small to choose well and a
+single network's answer noisy; the bag spends every row on both
+(docs/accuracy.md).
 """
 
 from __future__ import annotations
@@ -35,6 +42,11 @@ PATIENCE = 10
 #: ... and beyond this many training rows, where an epoch is 20 steps or
 #: more, half as many (docs/performance.md: the fit-cost issue).
 PATIENT_ROWS = 5_000
+#: ``bag_folds="auto"``: a bag of this many networks ...
+BAG_FOLDS = 5
+#: ... on a table of at most this many rows (where a fit costs seconds).
+BAG_ROWS = 5_000
+
 
 def epoch_budget(n_rows: int) -> int:
     """The most epochs ``max_epochs="auto"`` trains: 40, or fewer where 40

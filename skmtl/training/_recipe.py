@@ -50,10 +50,10 @@ from ._callbacks import (
     RecipeLRScheduler,
     TaskPrintLog,
 )
-from ._epochs import PATIENCE, SELECTION_SPLIT, auto_patience, epoch_budget
+from ._epochs import BAG_FOLDS, BAG_ROWS, PATIENCE, SELECTION_SPLIT, auto_patience, epoch_budget
 from ._scoring import mean_valid_accuracy
 from ._task_history import TaskHistory
-from ._valid_split import MultiTaskValidSplit
+from ._valid_split import BagFoldSplit, MultiTaskValidSplit
 
 #: ``numeric_embedding="auto"`` embeds at most this many columns: beyond it
 #: the embedding's width (16 per column) would dwarf the network it feeds.
@@ -121,8 +121,9 @@ class Recipe:
 
     Attributes
     ----------
-    phase : {"select", "refit"} or None
-        The run of a chosen-epochs fit, or None for a fit of ``max_epochs``.
+    phase : {"select", "refit", "bag"} or None
+        The run of a chosen-epochs fit, a member of a bag, or None for a fit
+        of ``max_epochs``.
     hidden_units : int or tuple of int
         The trunk's widths (``hidden_units_``).
     max_epochs : int
@@ -147,6 +148,9 @@ class Recipe:
         The history key that early stopping and the plateau schedule watch.
     lower_is_better : bool
         Whether ``monitor`` is better lower (a loss).
+    member : int or None
+        A bag member's place in its bag (it seeds the member's own network,
+        batches and dropout), or None.
     """
 
     phase: str | None
@@ -160,6 +164,7 @@ class Recipe:
     patience: int
     monitor: str
     lower_is_better: bool
+    member: int | None = None
 
 
 def auto_batch_size(n_rows: int) -> int:
@@ -199,6 +204,21 @@ def selects_epochs(params: Mapping) -> bool:
         and isinstance(split, str)
         and split == "auto"
     )
+
+
+def bag_size(params: Mapping, n_rows: int) -> int | None:
+    """The networks a new fit on ``n_rows`` rows bags, or None for one:
+    ``bag_folds`` when it is an int; for ``"auto"``, :data:`BAG_FOLDS`
+    where the fit would choose its epochs (:func:`selects_epochs`) on at
+    most :data:`BAG_ROWS` rows with one network (a packed ensemble,
+    ``ensemble_size``, averages its members already)."""
+    folds = params["bag_folds"]
+    if folds is None:
+        return None
+    if folds != "auto":
+        return int(folds)
+    one = params["ensemble_size"] in (None, 1)
+    return BAG_FOLDS if selects_epochs(params) and one and n_rows <= BAG_ROWS else None
 
 
 def own_mlp(params: Mapping) -> bool:
@@ -262,14 +282,18 @@ def embedding_kind(numeric_embedding, embedded_columns) -> str | None:
 
 def _stops_early(params: Mapping, phase: str | None) -> bool:
     if phase is not None:
-        return phase == "select"
+        return phase in ("select", "bag")
     return params["early_stopping"] is not False
 
 
-def _train_split(params: Mapping, stops_early: bool):
+def _train_split(params: Mapping, stops_early: bool, phase=None):
     """``train_split="auto"`` holds out 20% (stratified, see
     :class:`~skmtl.training.MultiTaskValidSplit`) for early stopping and for
-    choosing the epochs, and trains on every row otherwise."""
+    choosing the epochs, and trains on every row otherwise; a bag member
+    holds out its fold (:class:`~skmtl.training._valid_split.BagFoldSplit`)."""
+    if phase and phase[0] == "bag":
+        _, fold, n_folds, seed = phase
+        return BagFoldSplit(n_folds, fold, seed)
     split = params["train_split"]
     if isinstance(split, str) and split == "auto":
         return MultiTaskValidSplit(SELECTION_SPLIT) if stops_early else None
@@ -305,13 +329,14 @@ def plan(
     default_monitor : str
         What early stopping watches unless ``early_stopping`` names a key.
     phase : tuple, optional
-        ``("select", 0)`` or ``("refit", epochs)`` in a chosen-epochs fit.
+        ``("select", 0)`` or ``("refit", epochs)`` in a chosen-epochs fit;
+        ``("bag", fold, n_folds, seed)`` for a member of a bag.
     hidden_units : optional
         The widths of the network a warm fit trains on.
     """
     name = phase[0] if phase else None
     stops = _stops_early(params, name)
-    split = _train_split(params, stops)
+    split = _train_split(params, stops, phase)
     monitor, lower = _monitor(params, split, default_monitor)
     widths = hidden_units
     epochs, scaling, embedding, columns = params["max_epochs"], None, None, None
@@ -342,6 +367,7 @@ def plan(
         patience=patience,
         monitor=monitor,
         lower_is_better=lower,
+        member=phase[1] if name == "bag" else None,
     )
 
 

@@ -7,7 +7,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+from sklearn.model_selection import KFold, ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit
 from skorch.dataset import ValidSplit, get_len
 from skorch.utils import to_numpy
 
@@ -15,6 +15,31 @@ from skorch.utils import to_numpy
 def _integral(column: np.ndarray) -> bool:
     labelled = column[~np.isnan(column)]
     return bool(np.all(labelled == np.round(labelled)))
+
+
+def _strata(y: np.ndarray, min_count: int, max_strata: int) -> np.ndarray | None:
+    """The labels to stratify on: the joint label combination of all tasks
+    (a missing label counts as its own value), else the first single task,
+    whose strata each hold ``min_count`` rows and number at most
+    ``max_strata``; None where none does."""
+    codes = y.reshape(len(y), -1)
+    if codes.dtype.kind == "f":
+        # mixed tasks: stratify on the class codes only, never on numbers
+        whole = [j for j in range(codes.shape[1]) if _integral(codes[:, j])]
+        if not whole:
+            return None
+        codes = np.nan_to_num(codes[:, whole], nan=-1).astype(np.int64)
+    candidates = [np.unique(codes, axis=0, return_inverse=True)[1].ravel()]
+    candidates += [codes[:, j] for j in range(codes.shape[1])]
+    for labels in candidates:
+        _, counts = np.unique(labels, return_counts=True)
+        if counts.min() >= min_count and len(counts) <= max_strata:
+            return labels
+    return None
+
+
+def _subsets(dataset, idx_train, idx_valid) -> tuple:
+    return torch.utils.data.Subset(dataset, idx_train), torch.utils.data.Subset(dataset, idx_valid)
 
 
 class MultiTaskValidSplit(ValidSplit):
@@ -81,22 +106,6 @@ class MultiTaskValidSplit(ValidSplit):
     def _fraction(self) -> float:
         return 1.0 / self.cv if isinstance(self.cv, Integral) else float(self.cv)
 
-    def _strata(self, y: np.ndarray, n_valid: int, n_train: int) -> np.ndarray | None:
-        codes = y.reshape(len(y), -1)
-        if codes.dtype.kind == "f":
-            # mixed tasks: stratify on the class codes only, never on numbers
-            whole = [j for j in range(codes.shape[1]) if _integral(codes[:, j])]
-            if not whole:
-                return None
-            codes = np.nan_to_num(codes[:, whole], nan=-1).astype(np.int64)
-        candidates = [np.unique(codes, axis=0, return_inverse=True)[1].ravel()]
-        candidates += [codes[:, j] for j in range(codes.shape[1])]
-        for labels in candidates:
-            _, counts = np.unique(labels, return_counts=True)
-            if counts.min() >= 2 and len(counts) <= min(n_valid, n_train):
-                return labels
-        return None
-
     def __call__(self, dataset, y=None, groups=None):
         if groups is not None:
             raise ValueError(
@@ -113,19 +122,52 @@ class MultiTaskValidSplit(ValidSplit):
             seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
         strata = None
         if self.stratified and y is not None:
-            strata = self._strata(to_numpy(y), n_valid, n - n_valid)
+            strata = _strata(to_numpy(y), 2, min(n_valid, n - n_valid))
         if strata is None:
             splitter = ShuffleSplit(1, test_size=n_valid, random_state=seed)
         else:
             splitter = StratifiedShuffleSplit(1, test_size=n_valid, random_state=seed)
-        idx_train, idx_valid = next(splitter.split(np.arange(n), strata))
-        return (
-            torch.utils.data.Subset(dataset, idx_train),
-            torch.utils.data.Subset(dataset, idx_valid),
-        )
+        return _subsets(dataset, *next(splitter.split(np.arange(n), strata)))
 
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(cv={self.cv!r}, stratified={self.stratified!r}, "
+            f"random_state={self.random_state!r})"
+        )
+
+
+class BagFoldSplit:
+    """One fold of a bag (``bag_folds``): the rows outside fold ``fold`` of
+    ``n_folds`` train, the fold validates.
+
+    Stratified as :class:`MultiTaskValidSplit` is, where every stratum has a
+    row for each fold; shuffled otherwise. Every member of a bag draws the
+    same folds from ``random_state``. With fewer rows than folds there is
+    no validation set.
+    """
+
+    def __init__(self, n_folds: int, fold: int, random_state: int):
+        self.n_folds = n_folds
+        self.fold = fold
+        self.random_state = random_state
+
+    def __call__(self, dataset, y=None, groups=None):
+        if groups is not None:
+            raise ValueError(
+                "bag_folds cuts the rows into folds without groups. For grouped "
+                "validation set bag_folds=None and pass e.g. train_split=skorch.dataset."
+                "ValidSplit(GroupKFold(5)) and the groups to fit."
+            )
+        n = get_len(dataset)
+        if n < self.n_folds:
+            return dataset, None
+        strata = None if y is None else _strata(to_numpy(y), self.n_folds, n // self.n_folds)
+        kind = KFold if strata is None else StratifiedKFold
+        folds = kind(self.n_folds, shuffle=True, random_state=self.random_state)
+        return _subsets(dataset, *list(folds.split(np.arange(n), strata))[self.fold])
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(n_folds={self.n_folds!r}, fold={self.fold!r}, "
             f"random_state={self.random_state!r})"
         )

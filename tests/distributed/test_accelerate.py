@@ -96,3 +96,22 @@ def test_one_process_with_an_accelerator_fits_as_without(tmp_path):
     ).fit(X, Y)
     for task, proba in plain.predict_proba(X).items():
         np.testing.assert_allclose(accelerated.predict_proba(X)[task], proba, atol=1e-6)
+
+
+def test_a_distributed_fit_trains_one_network_and_refuses_a_bag():
+    from skmtl.distributed import AcceleratedMultiTaskClassifier
+    from skmtl.nn import MultiTaskModule
+
+    X, Y = make_tasks(60)
+    accelerator = accelerate.Accelerator(cpu=True)
+    clf = AcceleratedMultiTaskClassifier(accelerator=accelerator, hidden_units=(8,), patience=2)
+    assert clf.get_params()["bag_folds"] is None
+    assert type(clf.fit(X, Y).module_) is MultiTaskModule  # a small table: no bag
+    clf = AcceleratedMultiTaskClassifier(accelerator=accelerator, bag_folds=3, max_epochs=1)
+    with pytest.raises(ValueError) as info:
+        clf.fit(X, Y)
+    assert str(info.value) == (
+        "bag_folds=3: a bag trains its networks one after another and joins them outside "
+        "the accelerator; leave bag_folds=None for distributed training, or fit the bag in "
+        "one process."
+    )

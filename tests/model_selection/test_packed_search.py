@@ -31,8 +31,10 @@ from skmtl.training._packing import PackMember, PackSettings, train_packed
 
 
 def small(**params):
-    """A network small enough for many fits in a test; the default recipe."""
-    return MultiTaskClassifier(**{"hidden_units": (32, 32), "random_state": 0, **params})
+    """A network small enough for many fits in a test; the default recipe of
+    one network (a bag is fitted one by one)."""
+    params = {"hidden_units": (32, 32), "random_state": 0, "bag_folds": None, **params}
+    return MultiTaskClassifier(**params)
 
 
 CV = MultiTaskStratifiedKFold(3, shuffle=True, random_state=0)
@@ -98,8 +100,11 @@ def test_a_member_never_sees_its_scoring_fold():
     Y = {"a": rng.integers(0, 2, 240), "b": rng.integers(0, 2, 240)}
     est = MultiTaskClassifier(hidden_units=(128, 128), max_epochs=80, lr=1e-2, random_state=0)
     search = PackedGridSearchCV(
-        est, {"weight_decay": [0.0]}, cv=KFold(3, shuffle=True, random_state=0),
-        return_train_score=True, refit=False,
+        est,
+        {"weight_decay": [0.0]},
+        cv=KFold(3, shuffle=True, random_state=0),
+        return_train_score=True,
+        refit=False,
     ).fit(X, pd.DataFrame(Y))
     assert search.packed_.all()
     assert search.cv_results_["mean_train_score"][0] > 0.95  # it memorised its rows ...
@@ -111,9 +116,7 @@ def test_candidate_scores_do_not_depend_on_the_rest_of_the_grid(penguins):
     X, Y = penguins
     est = small(dropout=0.0)  # the dropout masks are drawn for the pack as a whole
     alone = PackedGridSearchCV(est, {"lr": [3e-3]}, cv=CV, refit=False).fit(X, Y)
-    together = PackedGridSearchCV(
-        est, {"lr": [3e-3, 3e-2, 1e-4]}, cv=CV, refit=False
-    ).fit(X, Y)
+    together = PackedGridSearchCV(est, {"lr": [3e-3, 3e-2, 1e-4]}, cv=CV, refit=False).fit(X, Y)
     np.testing.assert_allclose(
         [alone.cv_results_[f"split{k}_test_score"][0] for k in range(3)],
         [together.cv_results_[f"split{k}_test_score"][0] for k in range(3)],
@@ -270,7 +273,7 @@ def test_regressor(penguins):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 4)).astype(np.float32)
     Y = pd.DataFrame({"u": X[:, 0] * 2 + rng.normal(size=200), "v": X[:, 1] - X[:, 2]})
-    est = MultiTaskRegressor(hidden_units=(32,), random_state=0)
+    est = MultiTaskRegressor(hidden_units=(32,), random_state=0, bag_folds=None)
     grid = {"lr": [1e-3, 1e-2]}
     cv = KFold(3, shuffle=True, random_state=0)
     packed = PackedGridSearchCV(est, grid, cv=cv).fit(X, Y)
@@ -303,13 +306,44 @@ def test_unpackable_members_are_fitted_as_grid_search_fits_them(penguins):
     )
 
 
+def test_a_bag_packs_its_networks_and_answers_as_grid_search(penguins, monkeypatch):
+    X, Y = penguins
+    grid = {"lr": [1e-3, 1e-2]}
+    est = small(bag_folds=3, max_epochs=15, patience=3)
+    sizes = []
+    original = packing.train_packed
+
+    def spy(members, *args, **kwargs):
+        sizes.append(len(members))
+        return original(members, *args, **kwargs)
+
+    bags = []
+    assemble = MultiTaskClassifier._packed_bag
+
+    def bag_spy(self, members):
+        assemble(self, members)
+        bags.append((len(members), type(self.module_).__name__, self.bag_size_))
+
+    monkeypatch.setattr("skmtl.model_selection._packed.train_packed", spy)
+    monkeypatch.setattr(MultiTaskClassifier, "_packed_bag", bag_spy)
+    packed = PackedGridSearchCV(est, grid, cv=CV, refit=False).fit(X, Y)
+    plain, noise = seed_noise(est, grid, CV, X, Y)
+    # 2 candidates x 3 folds x 3 networks, trained together
+    assert packed.packed_.all() and sum(sizes) == 18
+    gap = np.abs(packed.cv_results_["mean_test_score"] - plain.cv_results_["mean_test_score"])
+    assert gap.mean() <= max(0.02, 1.5 * noise), (gap, noise)
+    assert bags == [(3, "BaggedModule", 3)] * 6
+
+
 def test_sparse_X_is_fitted_one_by_one():
     rng = np.random.default_rng(0)
     X = sp.random(90, 12, density=0.3, format="csr", random_state=0, dtype=np.float32)
     Y = {"a": rng.integers(0, 2, 90)}
     search = PackedGridSearchCV(
         MultiTaskClassifier(hidden_units=(8,), max_epochs=2, random_state=0),
-        {"lr": [1e-3, 1e-2]}, cv=3, refit=False,
+        {"lr": [1e-3, 1e-2]},
+        cv=3,
+        refit=False,
     ).fit(X, Y["a"])
     assert not search.packed_.any()
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
@@ -333,12 +367,16 @@ def test_a_pipeline_packs_its_last_step_on_each_folds_preprocessing():
 
     rng = np.random.default_rng(0)
     X = pd.DataFrame(
-        {"x": rng.normal(size=300), "z": rng.normal(size=300),
-         "colour": rng.choice(["red", "green", None], size=300)}
+        {
+            "x": rng.normal(size=300),
+            "z": rng.normal(size=300),
+            "colour": rng.choice(["red", "green", None], size=300),
+        }
     )
     Y = pd.DataFrame({"a": (X["x"] > 0).astype(int), "b": np.where(X["colour"] == "red", "r", "o")})
-    pipe = make_tabular_pipeline(X, MultiTaskClassifier(hidden_units=(16,), max_epochs=6,
-                                                        random_state=0))
+    pipe = make_tabular_pipeline(
+        X, MultiTaskClassifier(hidden_units=(16,), max_epochs=6, random_state=0)
+    )
     last = pipe.steps[-1][0]
     grid = {f"{last}__lr": [1e-3, 1e-2]}
     cv = KFold(3, shuffle=True, random_state=0)
@@ -458,8 +496,9 @@ def test_autocast_gradients_do_not_pile_up_across_steps():
     # under bf16 autocast the batched layers leave the backward to autograd,
     # which sums into .grad: the pack must clear it after every step
     X, Y = _tasks()
-    est = MultiTaskClassifier(hidden_units=(32,), max_epochs=8, mixed_precision=True,
-                              random_state=0)
+    est = MultiTaskClassifier(
+        hidden_units=(32,), max_epochs=8, mixed_precision=True, random_state=0
+    )
     cv = KFold(3, shuffle=True, random_state=0)
     packed = PackedGridSearchCV(est, {"lr": [2e-3]}, cv=cv, refit=False).fit(X, Y)
     plain = GridSearchCV(est, {"lr": [2e-3]}, cv=cv, refit=False).fit(X, Y)
@@ -470,15 +509,18 @@ def test_autocast_gradients_do_not_pile_up_across_steps():
 
 def test_batch_size_all_rows_trains():
     X, Y = _tasks()
-    est = MultiTaskClassifier(hidden_units=(32,), max_epochs=30, batch_size=-1, lr=1e-2,
-                              random_state=0)
+    est = MultiTaskClassifier(
+        hidden_units=(32,), max_epochs=30, batch_size=-1, lr=1e-2, random_state=0
+    )
     cv = KFold(3, shuffle=True, random_state=0)
     packed = PackedGridSearchCV(est, {"dropout": [0.0]}, cv=cv, refit=False).fit(X, Y)
     plain = GridSearchCV(est, {"dropout": [0.0]}, cv=cv, refit=False).fit(X, Y)
     assert packed.packed_.all()
     assert packed.cv_results_["mean_test_score"][0] > 0.8  # chance is 0.5
-    assert abs(packed.cv_results_["mean_test_score"][0]
-               - plain.cv_results_["mean_test_score"][0]) < 0.03
+    assert (
+        abs(packed.cv_results_["mean_test_score"][0] - plain.cv_results_["mean_test_score"][0])
+        < 0.03
+    )
 
 
 def test_a_member_is_the_same_beside_a_fold_of_another_size():

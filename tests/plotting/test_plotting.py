@@ -89,7 +89,9 @@ def test_the_selection_run_of_auto_epochs_can_be_plotted():
     from skmtl import MultiTaskClassifier
 
     X, Y = make_tasks()
-    clf = MultiTaskClassifier(hidden_units=(8,), patience=2, random_state=0).fit(X, Y)
+    clf = MultiTaskClassifier(hidden_units=(8,), patience=2, random_state=0, bag_folds=None).fit(
+        X, Y
+    )
     ax = plot_learning_curves(clf, selection=True, metric=True)
     first = ax.get_lines()[0]
     np.testing.assert_allclose(

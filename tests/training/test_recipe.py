@@ -428,7 +428,9 @@ def test_auto_sizes_follow_the_training_rows():
 
 def test_auto_epochs_select_on_a_split_then_refit_on_every_row():
     X, Y = _noisy()
-    clf = MultiTaskClassifier(hidden_units=(32,), patience=3, random_state=0).fit(X, Y)
+    clf = MultiTaskClassifier(hidden_units=(32,), patience=3, random_state=0, bag_folds=None).fit(
+        X, Y
+    )
     selection = clf.selection_history_
     # the selection run trained on 80%, watched valid_acc, stopped 3 epochs after the best
     assert selection[0, "train_batch_count"] == int(np.ceil(480 / 64))
