@@ -55,7 +55,7 @@ class _Accelerated(AccelerateMixin):
             **kwargs,
         )
 
-    def _fit_bag(self, X, y, size, **fit_params):
+    def _check_bag(self) -> None:
         raise ValueError(
             f"bag_folds={self.bag_folds!r}: a bag trains its networks one after another "
             "and joins them outside the accelerator; leave bag_folds=None for distributed "

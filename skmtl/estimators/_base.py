@@ -18,6 +18,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, _num_samples, check_is_fitted
 from skorch import NeuralNet
+from skorch.callbacks import Checkpoint, LoadInitState, TrainEndCheckpoint
 from skorch.dataset import Dataset
 from skorch.history import History
 from skorch.utils import to_tensor
@@ -498,7 +499,8 @@ class BaseMultiTaskNet(NeuralNet):
         after); a first fit that fails is forgotten, so the estimator is
         unfitted rather than half updated."""
         threads = fit_threads(self.n_threads, self.device)
-        with seeded_torch(self._run_state(member)), torch_threads(threads):
+        state = self.random_state if member is None else self._run_state(member)
+        with seeded_torch(state), torch_threads(threads):
             try:
                 yield
             except BaseException:
@@ -563,7 +565,9 @@ class BaseMultiTaskNet(NeuralNet):
             hidden_units=None if reset else getattr(self, "hidden_units_", None),
         )
         if reset:
-            self._fit_inputs(X, recipe)
+            # a bag's networks share one scaling: its sample drawn from the bag's seed
+            bagged = phase is not None and phase[0] == "bag" and self.random_state is None
+            self._fit_inputs(X, recipe, phase[3] if bagged else self.random_state)
             self._set_targets(encoder)
         self.recipe_ = recipe
         self.hidden_units_ = recipe.hidden_units
@@ -599,12 +603,12 @@ class BaseMultiTaskNet(NeuralNet):
                 self.__dict__.pop("feature_names_in_", None)
         return X
 
-    def _fit_inputs(self, X, recipe) -> None:
+    def _fit_inputs(self, X, recipe, random_state) -> None:
         """Fit what the recipe puts in front of the network: the feature
         scaler, the embedded columns and the embedding's bins."""
         if is_mapped(X):  # a bounded sample of the rows, never all of them
             X = sample_rows(X)
-        scaler = make_feature_scaler(recipe.feature_scaling, X.shape[0], self.random_state)
+        scaler = make_feature_scaler(recipe.feature_scaling, X.shape[0], random_state)
         if scaler is None:
             warn_large_values(X)
         else:
@@ -659,6 +663,22 @@ class BaseMultiTaskNet(NeuralNet):
         of ``size`` but the ``i``-th and stopped at its best epoch there
         (:class:`~skmtl.training._valid_split.BagFoldSplit`); the model is
         their :class:`~skmtl.nn.BaggedModule`."""
+        entry = super().fit
+        seed = self._bag_seed()
+        members, histories, reasons = [], [], []
+        for i in range(size):
+            self.initialized_ = False  # each network is built anew, warm_start or not
+            self._train(entry, X, y, reset=True, phase=("bag", i, size, seed), **fit_params)
+            members.append(self.module_)
+            histories.append(copy.deepcopy(self.history))
+            if self.stopped_reason_ is not None:
+                reasons.append(f"network {i} of the bag: {self.stopped_reason_}")
+        self._become_bag(members, histories)
+        self.stopped_reason_ = reasons[0] if reasons else None
+        return self
+
+    def _check_bag(self) -> None:
+        """Refuse what a bag cannot honour, before anything is trained."""
         split = self.train_split
         if not (isinstance(split, str) and split == "auto"):
             raise ValueError(
@@ -666,15 +686,15 @@ class BaseMultiTaskNet(NeuralNet):
                 f"train_split; got train_split={split!r}. Leave train_split='auto', or set "
                 "bag_folds=None to train one network on your split."
             )
-        entry = super().fit
-        seed = self._bag_seed()
-        members, histories = [], []
-        for i in range(size):
-            self._train(entry, X, y, reset=True, phase=("bag", i, size, seed), **fit_params)
-            members.append(self.module_)
-            histories.append(copy.deepcopy(self.history))
-        self._become_bag(members, histories)
-        return self
+        given = self.callbacks if isinstance(self.callbacks, (list, tuple)) else []
+        found = [cb[1] if isinstance(cb, tuple) else cb for cb in given]
+        if any(isinstance(cb, Checkpoint | TrainEndCheckpoint | LoadInitState) for cb in found):
+            raise ValueError(
+                f"bag_folds={self.bag_folds!r} trains its networks one after another, and a "
+                "Checkpoint or LoadInitState callback would save or load one of them. Set "
+                "bag_folds=None to checkpoint one network, or save the fitted bag with "
+                "skmtl.save."
+            )
 
     def _bag_seed(self) -> int:
         """The seed of a bag's folds, which every member draws alike."""
@@ -686,6 +706,8 @@ class BaseMultiTaskNet(NeuralNet):
         ``histories``): one :class:`~skmtl.nn.BaggedModule`, its optimizer, and
         ``max_epochs_`` the median of the members' best epochs."""
         recipe = self.recipe_
+        # the bag's record: a later fit or partial_fit seeds from random_state
+        self.recipe_ = dataclasses.replace(recipe, member=None)
         with self._fitting(reset=True):
             for member in members:
                 delattr(member, DIGEST)  # the bag carries the one digest
@@ -771,8 +793,11 @@ class BaseMultiTaskNet(NeuralNet):
         reset = not (self.warm_start and self.initialized_)
         params = self.get_params(deep=False)
         if reset:
-            check_parameters(self, ["bag_folds"])  # read before fit's own checks
-            size = bag_size(params, _rows(X))
+            with self._fitting(reset=True):  # a refused fit is forgotten like a failed one
+                check_parameters(self, ["bag_folds"])  # read before fit's own checks
+                size = bag_size(params, _rows(X))
+                if size is not None:
+                    self._check_bag()
             if size is not None:
                 return self._fit_bag(X, y, size, **fit_params)
         if reset and selects_epochs(params):
@@ -800,6 +825,13 @@ class BaseMultiTaskNet(NeuralNet):
         if isinstance(y, EncodedTargets):  # from fit, through skorch's NeuralNet.fit
             return super().partial_fit(X, y, **fit_params)
         reset = not self.initialized_
+        if reset and isinstance(self.bag_folds, Integral):
+            with self._fitting(reset=True):
+                raise ValueError(
+                    f"bag_folds={self.bag_folds!r} bags in fit; partial_fit trains the network "
+                    "it builds on its first call, one network. Call fit first (partial_fit "
+                    "then trains every network of the bag), or set bag_folds=None."
+                )
         return self._train(super().partial_fit, X, y, reset=reset, classes=classes, **fit_params)
 
     def load_params(self, f_params=None, **kwargs) -> None:

@@ -76,13 +76,17 @@ class MultiTaskClassifier(ClassifierMixin, TaskViews, BaseMultiTaskNet):
         ``i``-th network trains on all but the ``i``-th fold, stopping
         ``patience`` epochs after its best score there and keeping that
         epoch's weights; the model answers with the networks' mean
-        probability (:class:`~skmtl.nn.BaggedModule`). It costs about
-        ``bag_folds / 2`` times a one-network fit, and on small tables it
-        is more accurate (docs/accuracy.md). ``"auto"``: 5 where the fit
-        would choose its own epochs (``max_epochs="auto"`` with the default
-        ``train_split`` and ``early_stopping``) on at most 5,000 rows,
-        without ``ensemble_size``; one network otherwise. ``None``: always one network. An int bags
-        within the ``max_epochs`` budget and needs ``train_split="auto"``.
+        probability (:class:`~skmtl.nn.BaggedModule`). Five networks cost
+        2.3x to 3.5x the seconds of one on the benchmark's small tables,
+        and are more accurate there (docs/accuracy.md). ``"auto"``: 5
+        where the fit would choose its own epochs (``max_epochs="auto"``
+        with the default ``train_split`` and ``early_stopping``) on 5 to
+        5,000 rows of ``X``, without ``ensemble_size``; one network
+        otherwise. ``None``: always one network. An int bags within the
+        ``max_epochs`` budget in ``fit``, and refuses a ``train_split``, a
+        ``Checkpoint`` callback (each network trains in a run of its own,
+        and the callbacks see one at a time) and a first ``partial_fit``.
+        A ``partial_fit`` or warm ``fit`` after a bag trains every network.
     feature_scaling : {"auto", "quantile", "standard", "robust", "maxabs", None}, default="auto"
         Scaling of the features, fitted on the training data in ``fit`` and
         applied to every input after it: ``"quantile"`` maps each column

@@ -381,7 +381,7 @@ def _fit_group(base, cands, splits, X, y, budget, max_members) -> list[tuple]:
             raise
         # e.g. a module that vmap cannot batch: fitted one by one
         _warn_unpacked(len(prepared), exc)
-        plain.extend(p.key for p in prepared)
+        plain.extend(dict.fromkeys(p.key for p in prepared))  # a bag's key once
         prepared, outcomes = [], []
     results, failed, bags = [], set(), defaultdict(list)
     for p, outcome in zip(prepared, outcomes, strict=True):
@@ -428,6 +428,11 @@ def _start(est, key, X, y) -> list[_Prepared] | None:
     except ValueError:
         return None  # the plain fit raises it for error_score
     size = bag_size(est.get_params(deep=False), _num_samples(X))
+    if size is not None:
+        try:
+            est._check_bag()
+        except ValueError:
+            return None  # the plain fit raises it for error_score
     if size is None:
         phases = [("select", 0) if selects else None]
         ests = [est]

@@ -34,6 +34,8 @@ def labelled(codes):
     if isinstance(codes, torch.Tensor):
         return ~torch.isnan(codes) if codes.is_floating_point() else codes != MISSING
     return ~np.isnan(codes) if codes.dtype.kind == "f" else codes != MISSING
+
+
 TASK_TYPES = ("classification", "regression")
 
 

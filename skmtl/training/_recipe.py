@@ -209,8 +209,8 @@ def selects_epochs(params: Mapping) -> bool:
 def bag_size(params: Mapping, n_rows: int) -> int | None:
     """The networks a new fit on ``n_rows`` rows bags, or None for one:
     ``bag_folds`` when it is an int; for ``"auto"``, :data:`BAG_FOLDS`
-    where the fit would choose its epochs (:func:`selects_epochs`) on at
-    most :data:`BAG_ROWS` rows with one network (a packed ensemble,
+    where the fit would choose its epochs (:func:`selects_epochs`) on
+    ``BAG_FOLDS`` to :data:`BAG_ROWS` rows of ``X`` with one network (a packed ensemble,
     ``ensemble_size``, averages its members already)."""
     folds = params["bag_folds"]
     if folds is None:
@@ -218,7 +218,8 @@ def bag_size(params: Mapping, n_rows: int) -> int | None:
     if folds != "auto":
         return int(folds)
     one = params["ensemble_size"] in (None, 1)
-    return BAG_FOLDS if selects_epochs(params) and one and n_rows <= BAG_ROWS else None
+    fits = BAG_FOLDS <= n_rows <= BAG_ROWS  # a row for each fold at least
+    return BAG_FOLDS if selects_epochs(params) and one and fits else None
 
 
 def own_mlp(params: Mapping) -> bool:

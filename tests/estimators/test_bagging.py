@@ -9,10 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.exceptions import NotFittedError
+from skorch.callbacks import Checkpoint
 from skorch.dataset import Dataset
 
 import skmtl
 from skmtl import MultiTaskClassifier, MultiTaskRegressor, MultiTaskValidSplit
+from skmtl.exceptions import DivergenceWarning
 from skmtl.nn import BaggedModule, MultiTaskModule
 from skmtl.training import bag_size, best_epochs
 from skmtl.training._epochs import BAG_FOLDS, BAG_ROWS
@@ -53,6 +56,7 @@ def test_the_rule_of_auto():
 
     assert size(BAG_ROWS) == BAG_FOLDS == 5
     assert size(BAG_ROWS + 1) is None
+    assert size(BAG_FOLDS - 1) is None  # fewer rows than folds
     for one_network in ({"max_epochs": 5}, {"early_stopping": True}, {"train_split": None}):
         assert size(100, **one_network) is None  # the fit would not choose its epochs
     assert size(100, ensemble_size=4) is None  # a packed ensemble averages already
@@ -235,3 +239,86 @@ def test_the_bagged_module_gives_each_members_logits_in_training_and_their_mean_
     torch.testing.assert_close(torch.softmax(proba, dim=-1), mean)
     torch.testing.assert_close(value, torch.stack([m(X)[1] for m in members]).mean(0))
     torch.testing.assert_close(bag(X)[0], bag.forward_tasks(bag.forward_shared(X), X)[0])
+
+
+# ------------------------------------------------------------ from review
+
+
+def test_warm_start_builds_each_network_anew():
+    X, Y = _table()
+    clf = small(bag_folds=3, warm_start=True).fit(X, Y)
+    members = _member_probabilities(clf, X)
+    assert clf.bag_size_ == 3 and not np.allclose(members[0][0], members[1][0], atol=1e-3)
+    epochs = len(clf.history)
+    clf.set_params(max_epochs=2).fit(X, Y)  # a warm fit trains the bag on
+    assert clf.bag_size_ == 3 and len(clf.history) == epochs + 2
+
+
+def test_a_fit_after_a_bag_seeds_as_a_fresh_fit():
+    X, Y = _table()
+    clf = small(bag_folds=3).fit(X, Y)
+    clf.set_params(bag_folds=None, max_epochs=3).fit(X, Y)
+    fresh = small(bag_folds=None, max_epochs=3).fit(X, Y)
+    for task, proba in fresh.predict_proba(X).items():
+        np.testing.assert_array_equal(clf.predict_proba(X)[task], proba)
+
+
+def test_a_refused_bag_leaves_no_fitted_model():
+    X, Y = _table()
+    clf = small(bag_folds=None, max_epochs=2).fit(X, Y)
+    clf.set_params(bag_folds=2, train_split=MultiTaskValidSplit(0.2))
+    with pytest.raises(ValueError, match="holds out each fold in turn"):
+        clf.fit(X, Y)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+
+
+def test_a_checkpoint_is_refused_with_the_fix(tmp_path):
+    X, Y = _table()
+    clf = small(bag_folds=2, callbacks=[Checkpoint(dirname=str(tmp_path))])
+    with pytest.raises(ValueError) as info:
+        clf.fit(X, Y)
+    assert str(info.value) == (
+        "bag_folds=2 trains its networks one after another, and a Checkpoint or "
+        "LoadInitState callback would save or load one of them. Set bag_folds=None to "
+        "checkpoint one network, or save the fitted bag with skmtl.save."
+    )
+
+
+def test_a_first_partial_fit_refuses_an_explicit_bag():
+    X, Y = _table()
+    with pytest.raises(ValueError) as info:
+        small(bag_folds=3).partial_fit(X, Y)
+    assert str(info.value) == (
+        "bag_folds=3 bags in fit; partial_fit trains the network it builds on its first "
+        "call, one network. Call fit first (partial_fit then trains every network of the "
+        "bag), or set bag_folds=None."
+    )
+    assert type(small().partial_fit(X, Y).module_) is MultiTaskModule  # "auto": one
+
+
+def test_a_diverged_network_is_named_in_stopped_reason():
+    X, Y = _table()
+    clf = small(bag_folds=2, lr=1e6, max_epochs=5, numeric_embedding=None)
+    with pytest.warns(DivergenceWarning):
+        clf.fit(X, Y)
+    assert clf.stopped_reason_.startswith("network 0 of the bag: Training diverged in epoch")
+
+
+def test_the_networks_of_a_bag_share_one_scaling(monkeypatch):
+    # beyond the quantile scaler's sample of 10,000 rows, each seed draws its own
+    import skmtl.estimators._base as base
+
+    seeds = []
+    original = base.make_feature_scaler
+
+    def spy(kind, n_rows, random_state):
+        seeds.append(random_state)
+        return original(kind, n_rows, random_state)
+
+    monkeypatch.setattr(base, "make_feature_scaler", spy)
+    rng = np.random.default_rng(0)
+    X = rng.lognormal(size=(12_000, 2)).astype(np.float32)
+    Y = {"a": X[:, 0] > 1.0}
+    MultiTaskClassifier(hidden_units=(4,), bag_folds=2, max_epochs=1).fit(X, Y)
+    assert len(seeds) == 2 and seeds[0] == seeds[1] and seeds[0] is not None

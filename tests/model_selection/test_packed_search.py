@@ -19,8 +19,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from support import StopAfter
 
+import skmtl.model_selection._packed as packed_module
 import skmtl.training._packing as packing
-from skmtl import MultiTaskClassifier, MultiTaskRegressor, task_scorer
+from skmtl import MultiTaskClassifier, MultiTaskRegressor, MultiTaskValidSplit, task_scorer
 from skmtl.model_selection import (
     MultiTaskStratifiedKFold,
     PackedGridSearchCV,
@@ -636,3 +637,31 @@ def test_a_preprocessing_parameter_splits_the_grid(penguins, monkeypatch):
     assert search.packed_.all()
     # two groups of 2 candidates x 3 folds, each with its own preprocessing
     assert sizes == [(6, 4), (6, 4)]
+
+
+def test_a_bag_the_fit_would_refuse_is_left_to_the_plain_fit(penguins):
+    X, Y = penguins
+    est = small(bag_folds=2, max_epochs=2, train_split=MultiTaskValidSplit(0.2))
+    search = PackedGridSearchCV(est, {"lr": [1e-3]}, cv=CV, error_score="raise")
+    with pytest.raises(ValueError, match="holds out each fold in turn"):
+        search.fit(X, Y)
+
+
+def test_a_bag_that_cannot_be_packed_is_fitted_once(penguins, monkeypatch):
+    X, Y = penguins
+    calls = []
+    plain_fit = packed_module._plain_fit
+
+    def spy(est, X, y):
+        calls.append(1)
+        return plain_fit(est, X, y)
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("cannot pack")
+
+    monkeypatch.setattr(packed_module, "_run_packs", fail)
+    monkeypatch.setattr(packed_module, "_plain_fit", spy)
+    est = small(bag_folds=2, max_epochs=2)
+    with pytest.warns(UserWarning, match="could not be packed"):
+        search = PackedGridSearchCV(est, {"lr": [1e-3]}, cv=CV, refit=False).fit(X, Y)
+    assert len(calls) == 3 and not search.packed_.any()
