@@ -106,11 +106,19 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--noise", action="store_true", help="GridSearchCV with another seed too")
+    parser.add_argument(
+        "--bag-folds",
+        default="none",
+        help="the members' bag_folds: 'none' (one network each, as measured in "
+        "docs/performance.md), 'auto' or an int",
+    )
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
+    bag = {"none": None, "auto": "auto"}.get(args.bag_folds.lower())
+    bag = int(args.bag_folds) if bag is None and args.bag_folds.lower() != "none" else bag
 
     X, Y = load(args.table, args.rows)
-    est = MultiTaskClassifier(random_state=0, device=args.device)
+    est = MultiTaskClassifier(random_state=0, device=args.device, bag_folds=bag)
     cv = MultiTaskStratifiedKFold(args.folds, shuffle=True, random_state=0)
     est.set_params(max_epochs=1).fit(X, Y)  # imports and first calls, outside the timings
     est.set_params(max_epochs="auto")
@@ -121,7 +129,7 @@ def main() -> None:
     }
 
     start = time.perf_counter()
-    one = MultiTaskClassifier(random_state=0, device=args.device).fit(X, Y)
+    one = MultiTaskClassifier(random_state=0, device=args.device, bag_folds=bag).fit(X, Y)
     fit_seconds = time.perf_counter() - start
 
     with Arithmetic() as arithmetic:

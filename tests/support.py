@@ -23,6 +23,11 @@ class StopAfter(Callback):
             raise KeyboardInterrupt
 
 
+def exactly(message: str) -> str:
+    """A ``pytest.raises(match=...)`` pattern for exactly ``message``."""
+    return "^" + re.escape(message) + "$"
+
+
 def make_clf(**params) -> MultiTaskClassifier:
     """A small network that trains in well under a second, with a 20%
     validation split (the default recipe has none) for the history's

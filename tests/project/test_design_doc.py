@@ -20,9 +20,11 @@ def mapped_modules() -> set[str]:
 
 
 def test_every_module_is_in_the_design_map():
-    missing = package_modules() - mapped_modules() - {
-        p for p in package_modules() if p.endswith("__init__.py") and p != "skmtl/__init__.py"
-    }
+    missing = (
+        package_modules()
+        - mapped_modules()
+        - {p for p in package_modules() if p.endswith("__init__.py") and p != "skmtl/__init__.py"}
+    )
     assert not missing, f"add to docs/design.md's module map: {sorted(missing)}"
 
 

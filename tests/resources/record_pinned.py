@@ -5,6 +5,7 @@ this folder; tests/estimators/test_compatibility.py compares with them. After
 a change to the default numerics on purpose: ``python record_pinned.py
 pinned_defaults`` (the model file of 0.1.0 stays as it is).
 """
+
 import sys
 
 import numpy as np
