@@ -87,10 +87,13 @@ class Arithmetic:
 
 
 def fit_work(model) -> tuple[float, int]:
-    """One default fit's arithmetic and training steps, from its histories."""
-    n = sum(p.numel() for p in model.module_.parameters())
+    """One default fit's arithmetic and training steps, from its histories
+    (a bag's: each network's run)."""
+    bag = getattr(model, "bag_size_", None)
+    n = sum(p.numel() for p in model.module_.parameters()) // (bag or 1)
     flop, steps = 0.0, 0
-    for history in (model.selection_history_, model.history_):
+    runs = model.bag_histories_ if bag else (model.selection_history_, model.history_)
+    for history in runs:
         for epoch in history:
             for batch in epoch["batches"]:
                 flop += 6 * n * batch.get("train_batch_size", 0)

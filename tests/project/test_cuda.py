@@ -166,3 +166,16 @@ def test_packed_search_with_bf16_autocast_on_cuda(tasks_data):
     search = PackedGridSearchCV(est, {"lr": [3e-3, 3e-2]}, cv=3).fit(X, Y)
     assert search.packed_.all()
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_a_bag_fits_and_predicts_on_cuda(tasks_data):
+    from skmtl import MultiTaskClassifier
+    from skmtl.nn import BaggedModule
+
+    X, Y = tasks_data
+    clf = MultiTaskClassifier(device="cuda", hidden_units=(16,), patience=2, random_state=0)
+    clf.fit(X, Y)
+    assert type(clf.module_) is BaggedModule and clf.bag_size_ == 5
+    assert all(p.is_cuda for p in clf.module_.parameters())
+    for proba in clf.predict_proba(X).values():
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
