@@ -48,6 +48,7 @@ from ..training import (
     LR_SCHEDULES,
     NUMERIC_EMBEDDINGS,
     autocast,
+    bag_member,
     bag_size,
     batch_size,
     best_epochs,
@@ -493,12 +494,14 @@ class BaseMultiTaskNet(NeuralNet):
         return torch_seed(self.random_state, _BAG_KEY, member)
 
     @contextmanager
-    def _fitting(self, *, reset: bool, member: int | None = None) -> Iterator[None]:
+    def _fitting(self, *, reset: bool, phase=None) -> Iterator[None]:
         """The frame of a ``fit`` or ``partial_fit``: torch seeded from
-        ``random_state`` and its threads as ``n_threads`` says (both restored
-        after); a first fit that fails is forgotten, so the estimator is
-        unfitted rather than half updated."""
+        ``random_state`` (a bag member's ``phase``: from its own draw) and its
+        threads as ``n_threads`` says (both restored after); a first fit that
+        fails is forgotten, so the estimator is unfitted rather than half
+        updated."""
         threads = fit_threads(self.n_threads, self.device)
+        member = bag_member(phase)
         state = self.random_state if member is None else self._run_state(member)
         with seeded_torch(state), torch_threads(threads):
             try:
@@ -513,8 +516,7 @@ class BaseMultiTaskNet(NeuralNet):
                 self._hide_batch_sizes()
 
     def _train(self, entry, X, y, *, reset: bool, classes=None, phase=None, **fit_params):
-        member = phase[1] if phase and phase[0] == "bag" else None
-        with self._fitting(reset=reset, member=member):
+        with self._fitting(reset=reset, phase=phase):
             X, codes = self._prepare_fit(
                 X, y, reset=reset, classes=classes, phase=phase, **fit_params
             )
@@ -566,7 +568,7 @@ class BaseMultiTaskNet(NeuralNet):
         )
         if reset:
             # a bag's networks share one scaling: its sample drawn from the bag's seed
-            bagged = phase is not None and phase[0] == "bag" and self.random_state is None
+            bagged = bag_member(phase) is not None and self.random_state is None
             self._fit_inputs(X, recipe, phase[3] if bagged else self.random_state)
             self._set_targets(encoder)
         self.recipe_ = recipe
@@ -677,8 +679,18 @@ class BaseMultiTaskNet(NeuralNet):
         self.stopped_reason_ = reasons[0] if reasons else None
         return self
 
+    def _bag_plan(self, X) -> int | None:
+        """The networks a new fit on ``X`` bags (:func:`~skmtl.training.bag_size`),
+        or None for one; raises for a bad ``bag_folds`` and for what a bag
+        cannot honour, before anything is trained."""
+        check_parameters(self, ["bag_folds"])  # read before fit's own checks
+        size = bag_size(self.get_params(deep=False), _rows(X))
+        if size is not None:
+            self._check_bag()
+        return size
+
     def _check_bag(self) -> None:
-        """Refuse what a bag cannot honour, before anything is trained."""
+        """Refuse what a bag cannot honour."""
         split = self.train_split
         if not (isinstance(split, str) and split == "auto"):
             raise ValueError(
@@ -733,8 +745,7 @@ class BaseMultiTaskNet(NeuralNet):
         ``phase=("bag", i, size, seed)`` and the bag is assembled by
         :meth:`_packed_bag`.
         """
-        member = phase[1] if phase and phase[0] == "bag" else None
-        with self._fitting(reset=True, member=member):
+        with self._fitting(reset=True, phase=phase):
             X, codes = self._prepare_fit(X, y, reset=True, phase=phase)
             self.initialize()
             return self.get_split_datasets(X, codes)
@@ -794,10 +805,7 @@ class BaseMultiTaskNet(NeuralNet):
         params = self.get_params(deep=False)
         if reset:
             with self._fitting(reset=True):  # a refused fit is forgotten like a failed one
-                check_parameters(self, ["bag_folds"])  # read before fit's own checks
-                size = bag_size(params, _rows(X))
-                if size is not None:
-                    self._check_bag()
+                size = self._bag_plan(X)
             if size is not None:
                 return self._fit_bag(X, y, size, **fit_params)
         if reset and selects_epochs(params):

@@ -39,14 +39,12 @@ from sklearn.model_selection._split import check_cv
 from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _num_samples
 from torch import nn
 
 from ..data import tensor_view
 from ..data._tensors import TensorData
 from ..estimators._base import final_step, is_multi_task
-from ..estimators._parameters import check_parameters
-from ..training import EpochDecay, autocast, bag_size, batch_size, selects_epochs
+from ..training import EpochDecay, autocast, batch_size, selects_epochs
 from ..training._packing import (
     PackMember,
     PackSettings,
@@ -424,15 +422,9 @@ def _start(est, key, X, y) -> list[_Prepared] | None:
         return None
     selects = selects_epochs(est.get_params(deep=False))
     try:
-        check_parameters(est, ["bag_folds"])
+        size = est._bag_plan(X)
     except ValueError:
         return None  # the plain fit raises it for error_score
-    size = bag_size(est.get_params(deep=False), _num_samples(X))
-    if size is not None:
-        try:
-            est._check_bag()
-        except ValueError:
-            return None  # the plain fit raises it for error_score
     if size is None:
         phases = [("select", 0) if selects else None]
         ests = [est]

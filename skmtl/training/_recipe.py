@@ -206,6 +206,11 @@ def selects_epochs(params: Mapping) -> bool:
     )
 
 
+def bag_member(phase) -> int | None:
+    """A bag member's place in its bag, from its ``phase``; None for any other run."""
+    return phase[1] if phase and phase[0] == "bag" else None
+
+
 def bag_size(params: Mapping, n_rows: int) -> int | None:
     """The networks a new fit on ``n_rows`` rows bags, or None for one:
     ``bag_folds`` when it is an int; for ``"auto"``, :data:`BAG_FOLDS`
@@ -368,7 +373,7 @@ def plan(
         patience=patience,
         monitor=monitor,
         lower_is_better=lower,
-        member=phase[1] if name == "bag" else None,
+        member=bag_member(phase),
     )
 
 
