@@ -62,20 +62,22 @@ def mean_valid_accuracy(net, X, y) -> float:
 def score_codes(encoder, tasks, codes, predicted, sample_weight=None) -> dict:
     """Each task's score from encoded targets and predictions: accuracy on
     the labelled rows of a classification task, R^2 for a regression task
-    (NaN with fewer than two labels)."""
+    (NaN with fewer than two labels). ``codes`` and ``predicted`` have a
+    column per fitted task, in the encoder's order; ``tasks`` are those to
+    score, in any order."""
     scores = {}
-    for j, task in enumerate(tasks):
+    for task in tasks:
         col = list(encoder.tasks_).index(task)
-        has = labelled(codes[:, j])
+        has = labelled(codes[:, col])
         if encoder.types_[task] == "regression":
             weight = None if sample_weight is None else sample_weight[has]
             scores[task] = (
-                float(r2_score(codes[has, j], predicted[has, col], sample_weight=weight))
+                float(r2_score(codes[has, col], predicted[has, col], sample_weight=weight))
                 if has.sum() > 1
                 else float("nan")
             )
             continue
-        true = np.where(has, codes[:, j], MISSING).astype(np.int64)
+        true = np.where(has, codes[:, col], MISSING).astype(np.int64)
         if has.any() and (true[has] == UNKNOWN).all():
             warnings.warn(
                 f"None of the labels of task {task!r} in Y is among its classes "

@@ -51,6 +51,18 @@ def test_regressor_learns_in_original_units(numeric):
     assert reg.target_encoder_.center_["price"] == pytest.approx(Y["price"].mean())
 
 
+def test_regression_scores_read_each_task_by_name(numeric):
+    # a reordered or partial Y scores each task against its own values
+    X, Y = numeric
+    reg = make_reg().fit(X, Y)
+    pred = reg.predict(X)
+    expected = {task: r2_score(Y[task], pred[task]) for task in Y.columns}
+    assert reg.score_tasks(X, Y[["score", "price"]]) == pytest.approx(expected, abs=1e-4)
+    assert reg.score_tasks(X, Y[["score"]]) == pytest.approx(
+        {"score": expected["score"]}, abs=1e-4
+    )
+
+
 def test_missing_numeric_targets_are_masked(numeric):
     X, Y = numeric
     reg = make_reg(max_epochs=1).fit(X, Y)

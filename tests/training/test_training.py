@@ -88,6 +88,23 @@ def test_score_accepts_subset_of_tasks_and_sample_weight(penguins):
     assert weighted == pytest.approx(np.mean(pred[gentoo] == "Gentoo"))
 
 
+def test_score_reads_each_task_by_name_in_any_order_or_subset(penguins):
+    # Y's columns in another order, or only some tasks: each task is scored
+    # against its own labels, as in the full Y
+    X, Y = penguins
+    clf = make_clf().fit(X, Y)
+    full = clf.score_tasks(X, Y)
+    pred = clf.predict(X)
+    has = Y["island"].notna().to_numpy()
+    assert full["island"] == pytest.approx(np.mean(pred["island"][has] == Y["island"][has]))
+    reordered = clf.score_tasks(X, Y[list(reversed(Y.columns))])
+    assert list(reordered) == list(reversed(Y.columns))
+    assert reordered == pytest.approx(full)
+    for task in ("sex", "island"):
+        assert clf.score_tasks(X, Y[[task]]) == pytest.approx({task: full[task]})
+        assert clf.score(X, {task: Y[task]}) == pytest.approx(full[task])
+
+
 def test_score_counts_unknown_labels_as_wrong(tasks_data):
     X, Y = tasks_data
     clf = make_clf().fit(X, Y["colour"])
