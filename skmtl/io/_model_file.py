@@ -42,6 +42,7 @@ from .. import _version
 from ..data import TabularQuantileTransformer, restore_scaler
 from ..estimators import BaseMultiTaskNet, MultiTaskClassifier, MultiTaskRegressor, multi_task_model
 from ..estimators._fitted_state import DIGEST, KEPT, fit_digest, warn_other_version
+from ..estimators._pipeline import _categories_as_strings
 from ..nn import STRATEGIES
 from ..targets import TaskEncoder
 from ..training import MultiTaskValidSplit
@@ -595,11 +596,17 @@ def load(path, *, trusted: Iterable[type | Callable] | None = None, **params):
     return _load_pipeline(files["pipeline.skops"], config["pipeline_step"], net, trusted)
 
 
+#: What the steps of the pipelines skmtl's docs build hold beyond skops's own
+#: trust: a dtype (SimpleImputer's, OneHotEncoder's), which is data, and the
+#: function of ``make_tabular_pipeline``, which is skmtl's own code.
+_STEP_TYPES = {"numpy.dtype", _path(_categories_as_strings)}
+
+
 def _load_pipeline(blob: bytes, step_name: Hashable, net, trusted: list) -> Pipeline:
     import skops.io
 
     untrusted = skops.io.get_untrusted_types(data=blob)
-    allowed = {_path(obj) for obj in trusted}
+    allowed = {_path(obj) for obj in trusted} | _STEP_TYPES
     refused = [name for name in untrusted if name not in allowed]
     if refused:
         raise ValueError(

@@ -10,13 +10,14 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.compose import make_column_transformer
+from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from support import make_clf, make_tasks
 from torch import nn
 
 import skmtl
-from skmtl import MultiTaskClassifier, MultiTaskRegressor
+from skmtl import MultiTaskClassifier, MultiTaskRegressor, make_tabular_pipeline
 from skmtl.exceptions import InconsistentVersionWarning
 
 #: What every function that takes a skmtl model says of another estimator.
@@ -149,6 +150,24 @@ def test_round_trip_of_a_pipeline_with_a_column_transformer(tmp_path, penguins):
     loaded = roundtrip(pipe, tmp_path)
     assert [name for name, _ in loaded.steps] == [name for name, _ in pipe.steps]
     assert_same_proba(pipe, loaded, X)
+
+
+def test_the_pipelines_of_the_docs_load_without_trusted(tmp_path):
+    # make_tabular_pipeline's (skmtl's own function, a float32 encoder) and a
+    # SimpleImputer's (its dtype) hold nothing skops trusts by default
+    pytest.importorskip("skops")
+    import skops.io
+
+    from skmtl.datasets import load_penguins
+
+    X, Y = load_penguins(return_X_y=True)
+    for pipe in (
+        make_tabular_pipeline(X, make_clf(max_epochs=1)).fit(X, Y),
+        make_pipeline(SimpleImputer(), make_clf(max_epochs=1)).fit(X.select_dtypes("number"), Y),
+    ):
+        assert "numpy.dtype" in skops.io.get_untrusted_types(data=skops.io.dumps(pipe[:-1]))
+        loaded = roundtrip(pipe, tmp_path)
+        assert_same_proba(pipe, loaded, X)
 
 
 def test_a_loaded_model_resumes_training_like_the_saved_one(tmp_path):
