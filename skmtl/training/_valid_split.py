@@ -142,8 +142,9 @@ class BagFoldSplit:
 
     Stratified as :class:`MultiTaskValidSplit` is, where every stratum has a
     row for each fold; shuffled otherwise. Every member of a bag draws the
-    same folds from ``random_state``. With fewer rows than folds there is
-    no validation set.
+    same folds from ``random_state``. Fewer labelled rows than folds are
+    refused (as scikit-learn's ``KFold`` refuses them): a fold without rows
+    would leave its network unstopped.
     """
 
     def __init__(self, n_folds: int, fold: int, random_state: int):
@@ -160,7 +161,11 @@ class BagFoldSplit:
             )
         n = get_len(dataset)
         if n < self.n_folds:
-            return dataset, None
+            raise ValueError(
+                f"bag_folds holds out each of {self.n_folds} folds in turn, so it needs "
+                f"at least {self.n_folds} labelled rows; Y has {n}. Set bag_folds to at "
+                f"most {n}, or bag_folds=None to train one network."
+            )
         strata = None if y is None else _strata(to_numpy(y), self.n_folds, n // self.n_folds)
         kind = KFold if strata is None else StratifiedKFold
         folds = kind(self.n_folds, shuffle=True, random_state=self.random_state)

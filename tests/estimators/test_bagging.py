@@ -136,8 +136,26 @@ def test_the_folds_cut_the_rows_once_each_and_keep_the_class_shares():
         np.testing.assert_allclose(shares, [0.5, 0.25, 0.25], atol=0.04)
         seen.extend(valid.indices)
     assert sorted(seen) == list(range(120))
-    tiny = Dataset(np.zeros((3, 2), dtype=np.float32), codes[:3])
-    assert BagFoldSplit(4, 0, random_state=0)(tiny, codes[:3])[1] is None
+
+
+def test_more_folds_than_labelled_rows_are_refused():
+    # each network would see every row and none would stop: refused, as
+    # KFold refuses more splits than samples, and forgotten like a failed fit
+    X, Y = _table()
+    clf = small(bag_folds=3).fit(X, Y)
+    msg = (
+        "bag_folds holds out each of 10 folds in turn, so it needs at least 10 labelled "
+        "rows; Y has 6. Set bag_folds to at most 6, or bag_folds=None to train one network."
+    )
+    rows = np.r_[np.flatnonzero(Y["a"] == "yes")[:3], np.flatnonzero(Y["a"] == "no")[:3]]
+    with pytest.raises(ValueError, match=exactly(msg)):
+        clf.set_params(bag_folds=10).fit(X[rows], Y.iloc[rows])
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    # rows without any label do not count
+    y = Y.where(np.repeat(np.isin(np.arange(len(Y)), rows[[0, 1, 3, 4]])[:, None], 2, axis=1))
+    with pytest.raises(ValueError, match="needs at least 5 labelled rows; Y has 4"):
+        small(bag_folds=5).fit(X, y)
 
 
 def test_an_explicit_bag_refuses_a_train_split():
