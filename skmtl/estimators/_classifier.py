@@ -86,7 +86,8 @@ class MultiTaskClassifier(ClassifierMixin, TaskViews, BaseMultiTaskNet):
         ``max_epochs`` budget in ``fit``, and refuses a ``train_split``, a
         ``Checkpoint`` callback (each network trains in a run of its own,
         and the callbacks see one at a time), a first ``partial_fit`` and
-        fewer labelled rows than folds. A ``partial_fit`` or warm ``fit`` after a bag trains every network.
+        fewer labelled rows than folds. A ``partial_fit`` or warm ``fit``
+        after a bag trains every network.
     feature_scaling : {"auto", "quantile", "standard", "robust", "maxabs", None}, default="auto"
         Scaling of the features, fitted on the training data in ``fit`` and
         applied to every input after it: ``"quantile"`` maps each column

@@ -100,10 +100,8 @@ def compare_single_task(
         X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
         Y_train, Y_test = Y.iloc[train], Y.iloc[test]
         joint = clone(estimator).fit(X_train, Y_train)
-        types = final_step(joint).target_encoder_.types_
         for task in tasks:
-            default = "r2" if types[task] == "regression" else "accuracy"
-            scorer = task_scorer(task, scoring or default)
+            scorer = task_scorer(task, scoring)  # None: accuracy, or R^2 for regression
             labelled = Y_train[task].notna().to_numpy()
             alone = _alone(estimator, task).fit(
                 _safe_indexing(X_train, np.flatnonzero(labelled)), Y_train.loc[labelled, [task]]

@@ -14,6 +14,9 @@ from ..estimators import ClassifierTaskView, RegressorTaskView, final_step
 #: ``"neg_log_loss"``, which :class:`TaskScorer` gives the task's classes.
 _LOG_LOSS = get_scorer("neg_log_loss")
 
+#: ``metric=None``: each task's own score, as the estimator's ``score``.
+_OWN = {False: get_scorer("accuracy"), True: get_scorer("r2")}
+
 
 #: The ``task`` of :func:`task_scorer` that averages over the tasks of ``Y``.
 MEAN = "mean"
@@ -23,7 +26,7 @@ class TaskScorer:
     """Scorer of one task, or the mean over tasks, of a multi-task model; see
     :func:`task_scorer`."""
 
-    def __init__(self, task: Hashable | list, scorer: Callable):
+    def __init__(self, task: Hashable | list, scorer: Callable | None):
         self.task = task
         self.scorer = scorer
 
@@ -47,15 +50,7 @@ class TaskScorer:
         tasks = self._tasks(model, y)
         if tasks is None:
             return self._score_task(estimator, model, X, y, self.task, kwargs)
-        scores = []
-        for task in tasks:
-            try:
-                scores.append(self._score_task(estimator, model, X, y, task, kwargs))
-            except ValueError as exc:
-                raise ValueError(
-                    f"{self!r} failed on task {task!r}: {exc} To average over some of the "
-                    "tasks only (e.g. the classification ones), pass their list as task."
-                ) from exc
+        scores = [self._score_task(estimator, model, X, y, task, kwargs) for task in tasks]
         scores = np.asarray(scores, dtype=np.float64)
         scores = scores[~np.isnan(scores)]
         return float(scores.mean()) if len(scores) else float("nan")
@@ -71,7 +66,7 @@ class TaskScorer:
         X_task = _safe_indexing(X, rows)
         regression = model.target_encoder_.types_[task] == "regression"
         view = (RegressorTaskView if regression else ClassifierTaskView)(estimator, task)
-        scorer = self.scorer
+        scorer = _OWN[regression] if self.scorer is None else self.scorer
         if self.scorer is _LOG_LOSS and not regression:
             # a fold's rows may lack some of the model's classes: name them all
             scorer = make_scorer(
@@ -80,13 +75,22 @@ class TaskScorer:
                 greater_is_better=False,
                 labels=view.classes_,
             )
-        return scorer(view, X_task, labels, **kwargs)
+        try:
+            return scorer(view, X_task, labels, **kwargs)
+        except ValueError as exc:
+            kind = "regression" if regression else "classification"
+            fix = "a metric that suits it, or metric=None (accuracy, R^2 for a regression task)"
+            if self._tasks(model, y) is not None:
+                fix += ", or the list of the tasks the metric suits as task"
+            raise ValueError(f"{self!r} failed on {kind} task {task!r}: {exc} Use {fix}.") from exc
 
     def __repr__(self) -> str:
         return f"task_scorer({self.task!r}, {self.scorer!r})"
 
 
-def task_scorer(task: Hashable | list, metric: str | Callable = "accuracy", **kwargs) -> TaskScorer:
+def task_scorer(
+    task: Hashable | list, metric: str | Callable | None = None, **kwargs
+) -> TaskScorer:
     """Make a scorer of one task, or of the mean over tasks, for ``GridSearchCV(scoring=...)``.
 
     The scorer predicts with the multi-task estimator (or a Pipeline ending
@@ -104,8 +108,10 @@ def task_scorer(task: Hashable | list, metric: str | Callable = "accuracy", **kw
         score is NaN) is left out of the mean. If the model has a task named
         ``"mean"``, ``"mean"`` is refused as ambiguous: pass ``["mean"]``
         for that task.
-    metric : str or callable, default="accuracy"
-        A scikit-learn scoring name (``"accuracy"``, ``"balanced_accuracy"``,
+    metric : str, callable or None, default=None
+        None: each task's own score, as the estimator's ``score``: accuracy
+        for a classification task, R^2 for a regression task. Or a
+        scikit-learn scoring name (``"accuracy"``, ``"balanced_accuracy"``,
         ``"f1_macro"``, ``"roc_auc_ovr"``, ``"neg_log_loss"``, ``"r2"``, ...) or
         a metric function ``metric(y_true, y_pred, **kwargs)`` passed to
         :func:`sklearn.metrics.make_scorer`. Each task is scored as a plain
@@ -137,8 +143,7 @@ def task_scorer(task: Hashable | list, metric: str | Callable = "accuracy", **kw
         scoring={name: task_scorer("mean", name) for name in ["accuracy", "f1_macro"]}
 
     ``scoring=None`` uses the estimator's own ``score``: the mean per-task
-    accuracy (R^2 for a regression task), which for a model without
-    regression tasks equals ``task_scorer("mean")``.
+    accuracy (R^2 for a regression task), which equals ``task_scorer("mean")``.
 
     Examples
     --------
@@ -169,11 +174,13 @@ def task_scorer(task: Hashable | list, metric: str | Callable = "accuracy", **kw
         if not task:
             raise ValueError("task is an empty list; name at least one task to average over.")
         task = list(task)
-    if isinstance(metric, str):
+    if metric is None or isinstance(metric, str):
         if kwargs:
             raise TypeError(
                 "Extra arguments only apply to a callable metric; with a scoring "
                 "name, pass e.g. metric='f1_macro' instead."
             )
+        if metric is None:
+            return TaskScorer(task, None)
         return TaskScorer(task, _LOG_LOSS if metric == "neg_log_loss" else get_scorer(metric))
     return TaskScorer(task, make_scorer(metric, **kwargs))

@@ -458,6 +458,20 @@ def test_mean_scorer_with_neg_log_loss_and_sample_weight(fitted):
     assert got != pytest.approx(task_scorer("mean", "neg_log_loss")(clf, X, Y))
 
 
+def test_the_default_metric_is_each_tasks_own_score(mixed):
+    # accuracy for a classification task, R^2 for a regression task: the
+    # scorer's mean is the estimator's score, on a mixed model too
+    clf, X, Y = mixed
+    pred = clf.predict(X)
+    has = Y["amount"].notna().to_numpy()
+    r2 = r2_score(Y["amount"][has], pred["amount"][has])
+    assert task_scorer("amount")(clf, X, Y) == pytest.approx(r2, abs=1e-4)
+    accuracy = accuracy_score(Y["colour"], pred["colour"])
+    assert task_scorer("colour")(clf, X, Y) == pytest.approx(accuracy)
+    assert task_scorer("mean")(clf, X, Y) == pytest.approx(clf.score(X, Y), abs=1e-4)
+    assert repr(task_scorer("mean")) == "task_scorer('mean', None)"
+
+
 def test_mean_scorer_errors(tasks_data, mixed):
     X, Y = tasks_data
     with pytest.raises(ValueError, match="empty list"):
@@ -468,8 +482,15 @@ def test_mean_scorer_errors(tasks_data, mixed):
     alone = task_scorer(["mean"])(clf, X, {"mean": Y["binary"], "colour": Y["colour"]})
     assert alone == pytest.approx(accuracy_score(Y["binary"], clf.predict(X)["mean"]))
     reg_clf, X_m, Y_m = mixed  # f1 does not apply to the regression task
-    with pytest.raises(ValueError, match="failed on task 'amount'"):
+    with pytest.raises(ValueError, match="failed on regression task 'amount'") as info:
         task_scorer("mean", "f1_macro")(reg_clf, X_m, Y_m)
+    assert str(info.value).endswith(
+        "Use a metric that suits it, or metric=None (accuracy, R^2 for a regression task), "
+        "or the list of the tasks the metric suits as task."
+    )
+    with pytest.raises(ValueError, match="failed on regression task 'amount'") as info:
+        task_scorer("amount", "accuracy")(reg_clf, X_m, Y_m)
+    assert "as task" not in str(info.value)
     expected = np.mean(
         [f1_score(Y_m[t], reg_clf.predict(X_m)[t], average="macro") for t in ("binary", "colour")]
     )
