@@ -822,7 +822,8 @@ class BaseMultiTaskNet(NeuralNet):
             As in :meth:`fit`. After the first call, ``y`` may hold a subset
             of the tasks; labels must be among the fitted classes.
         classes : dict, optional
-            On the first call, ``{task: labels}`` as the ``classes`` parameter.
+            On the first call, ``{task: labels}`` as the ``classes`` parameter;
+            a later call may repeat them, and refuses others.
         **fit_params
             As in :meth:`fit`.
 
@@ -833,6 +834,8 @@ class BaseMultiTaskNet(NeuralNet):
         if isinstance(y, EncodedTargets):  # from fit, through skorch's NeuralNet.fit
             return super().partial_fit(X, y, **fit_params)
         reset = not self.initialized_
+        if not reset and classes is not None:
+            self.target_encoder_.check_classes(classes)
         if reset and isinstance(self.bag_folds, Integral):
             with self._fitting(reset=True):
                 raise ValueError(

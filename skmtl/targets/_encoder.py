@@ -352,22 +352,39 @@ class TaskEncoder:
         scale = float(values.std())
         self.scale_[task] = scale if scale > 0 else 1.0
 
-    def _classes_param(self) -> dict:
-        if self.classes is None:
+    def _classes_param(self, classes=None) -> dict:
+        """``classes`` (default: the parameter) as ``{task: labels}``."""
+        classes = self.classes if classes is None else classes
+        if classes is None:
             return {}
-        if not isinstance(self.classes, Mapping):
+        if not isinstance(classes, Mapping):
             if self.kind_ != "1d":
                 raise ValueError(
                     "classes must be a dict {task: labels} when Y has several "
                     "tasks; a plain list is only accepted for 1-D Y."
                 )
-            return {self.tasks_[0]: self.classes}
-        unknown = [t for t in self.classes if t not in self.tasks_]
+            return {self.tasks_[0]: classes}
+        unknown = [t for t in classes if t not in self.tasks_]
         if unknown:
             raise ValueError(
                 f"classes names task(s) {unknown} that are not in Y; the tasks are {self.tasks_}."
             )
-        return dict(self.classes)
+        return dict(classes)
+
+    def check_classes(self, classes) -> None:
+        """Refuse ``classes`` other than the fitted ones: a later
+        ``partial_fit`` call may repeat them, not change them (as
+        scikit-learn's ``partial_fit`` refuses)."""
+        for task, labels in self._classes_param(classes).items():
+            if task not in self.classes_:
+                raise ValueError(f"classes names task {task!r}, which is a regression task.")
+            fitted, given = self.classes_[task].tolist(), np.asarray(labels).tolist()
+            if len(given) != len(fitted) or set(given) != set(fitted):
+                raise ValueError(
+                    f"classes[{task!r}]={given} is not the task's classes {fitted}, fixed "
+                    "by the first call; a fitted model's classes cannot change. Pass the "
+                    "same classes or none, or fit anew with the new ones."
+                )
 
     def fit_transform(self, Y: Any) -> np.ndarray:
         """Learn tasks and classes from ``Y`` and return its codes."""
@@ -417,6 +434,11 @@ class TaskEncoder:
                         f"Task {task!r} has labels that cannot be ordered ({exc}); "
                         "give every label of a task the same type."
                     ) from exc
+            if len(classes) < 2 and task in fixed:
+                raise ValueError(
+                    f"classes[{task!r}] fixes one class ({classes[0]!s}); a classifier "
+                    "needs at least two. List every label of the task."
+                )
             if len(classes) < 2:
                 raise ValueError(
                     f"Task {task!r} has only one class ({classes[0]!s}) in Y at fit; "

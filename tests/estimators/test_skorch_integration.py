@@ -7,7 +7,7 @@ from sklearn.base import clone
 from skorch import NeuralNet
 from skorch.callbacks import Checkpoint, EarlyStopping, LoadInitState, LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
-from support import make_clf
+from support import exactly, make_clf
 
 from skmtl import MultiTaskClassifier, MultiTaskValidSplit
 
@@ -138,6 +138,29 @@ def test_partial_fit_classes_argument(tasks_data):
     clf.partial_fit(X[:20], {"t": Y["binary"][:20]}, classes={"t": [0, 1, 2]})
     np.testing.assert_array_equal(clf.classes_["t"], [0, 1, 2])
     assert clf.predict_proba(X)["t"].shape == (len(X), 3)
+    # later calls may repeat the classes (in any order), not change them, and
+    # a refused call leaves the model as it was
+    clf.partial_fit(X[:20], {"t": Y["binary"][:20]}, classes={"t": [2, 0, 1]})
+    before = clf.predict_proba(X)["t"]
+    msg = (
+        "classes['t']=[0, 1, 2, 3] is not the task's classes [0, 1, 2], fixed by the first "
+        "call; a fitted model's classes cannot change. Pass the same classes or none, or "
+        "fit anew with the new ones."
+    )
+    with pytest.raises(ValueError, match=exactly(msg)):
+        clf.partial_fit(X[:20], {"t": Y["binary"][:20]}, classes={"t": [0, 1, 2, 3]})
+    np.testing.assert_array_equal(clf.predict_proba(X)["t"], before)
+    assert len(clf.history) == 2
+
+
+def test_one_fixed_class_is_named_as_the_problem(tasks_data):
+    X, Y = tasks_data
+    msg = (
+        "classes['t'] fixes one class (1); a classifier needs at least two. List every "
+        "label of the task."
+    )
+    with pytest.raises(ValueError, match=exactly(msg)):
+        make_clf(max_epochs=1, classes={"t": [1]}).fit(X, {"t": Y["binary"]})
 
 
 def test_partial_fit_with_random_state_is_repeatable(tasks_data):
