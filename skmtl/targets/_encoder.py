@@ -559,10 +559,19 @@ class TaskEncoder:
             return out
         if self.kind_ == "dict":
             return labels
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             {task: self._restore_dtype(task, values) for task, values in labels.items()},
             index=index,
         )
+        # pandas 3 reads an object array of strings as its string dtype
+        kept = {
+            task: object
+            for task in labels
+            if self.types_[task] == "classification"
+            and isinstance(self.dtypes_[task], np.dtype)
+            and self.dtypes_[task].kind == "O"
+        }
+        return frame.astype(kept) if kept else frame
 
     def _restore_dtype(self, task: Hashable, values: np.ndarray):
         dtype = self.dtypes_[task]

@@ -146,3 +146,12 @@ def test_decode_round_trips_encoded_labels():
     codes = enc.fit_transform(Ydf)
     back = enc.decode(codes)
     pd.testing.assert_frame_equal(back, Ydf, check_dtype=False)
+
+
+@pytest.mark.parametrize("dtype", [object, "string", "category"])
+def test_a_frames_string_labels_keep_their_dtype(dtype):
+    # an object column stays object, also where pandas 3 would read strings
+    Y = pd.DataFrame({"t": pd.Series(["x", "y", "x"] * 10, dtype=dtype), "u": [0, 1, 1] * 10})
+    enc = TaskEncoder()
+    back = enc.decode(enc.fit_transform(Y))
+    pd.testing.assert_frame_equal(back, Y)
