@@ -27,6 +27,20 @@ def _non_numeric_message(estimator, columns=None) -> str:
     )
 
 
+def _numeric_column(column: pd.Series, dtype) -> bool:
+    """Whether a DataFrame's column is numbers: a numeric or bool dtype, or
+    an object column that holds only numbers (as scikit-learn converts it)."""
+    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return True
+    if not pd.api.types.is_object_dtype(dtype):
+        return False
+    try:
+        np.asarray(column, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def _is_nd(X) -> bool:
     if sp.issparse(X) or isinstance(X, pd.DataFrame):
         return False
@@ -153,11 +167,7 @@ def check_features(estimator, X, *, reset: bool):
             "inside your trunk's forward."
         )
     if isinstance(X, pd.DataFrame):
-        bad = [
-            col
-            for col, dtype in X.dtypes.items()
-            if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
-        ]
+        bad = [col for col, dtype in X.dtypes.items() if not _numeric_column(X[col], dtype)]
         if bad:
             raise ValueError(_non_numeric_message(estimator, bad))
     if not reset and hasattr(estimator, "input_shape_") and not _is_nd(X):

@@ -58,6 +58,19 @@ def test_non_numeric_dataframe_columns_suggest_column_transformer(tasks_data):
         make_clf().fit(Xdf, Y)
 
 
+def test_an_object_column_of_numbers_is_numbers(tasks_data):
+    # as scikit-learn converts it; a column with one string in it is named
+    X, Y = tasks_data
+    Xdf = pd.DataFrame(X).astype({0: object, 1: object})
+    clf = make_clf(max_epochs=1).fit(Xdf, Y)
+    np.testing.assert_array_equal(
+        clf.predict_proba(Xdf)["colour"], clf.predict_proba(pd.DataFrame(X))["colour"]
+    )
+    Xdf.loc[3, 1] = "n/a"
+    with pytest.raises(ValueError, match=r"X has non-numeric columns \[1\];"):
+        make_clf(max_epochs=1).fit(Xdf, Y)
+
+
 def test_non_numeric_array_suggests_column_transformer(tasks_data):
     X, Y = tasks_data
     Xo = X.astype(object)
