@@ -406,6 +406,9 @@ class BaggedModule(nn.Module):
     def __init__(self, members: Sequence[nn.Module]):
         super().__init__()
         self.members = nn.ModuleList(members)
+        # one mode for the whole tree (the members come from their runs in
+        # eval mode): the estimators switch modes by the top module's flag
+        self.train()
 
     def forward_shared(self, X: torch.Tensor, **kwargs) -> torch.Tensor:
         """Each member's shared representation, stacked on dimension 1."""

@@ -207,6 +207,28 @@ def test_partial_fit_trains_every_member():
     assert len(clf.history) == epochs + 2
 
 
+def test_training_after_a_bag_uses_dropout_in_every_member_whatever_came_before(tmp_path):
+    # the members come from their runs in eval mode; a partial_fit right after
+    # the fit, after a predict, or on the loaded model trains them alike
+    X, Y = _table()
+    fits = [small(bag_folds=3, dropout=0.3).fit(X, Y) for _ in range(2)]
+    fits[1].predict(X[:1])
+    path = tmp_path / "bag.skmtl"
+    skmtl.save(fits[0], path)
+    fits.append(skmtl.load(path))
+    seen = []
+    for clf in fits:
+        hook = clf.module_.members[0].trunk.register_forward_hook(
+            lambda module, args, out: seen.append(module.training)
+        )
+        clf.set_params(max_epochs=1).partial_fit(X, Y)
+        hook.remove()
+    assert seen and all(seen)
+    proba = [clf.predict_proba(X)["a"] for clf in fits]
+    np.testing.assert_array_equal(proba[0], proba[1])
+    np.testing.assert_array_equal(proba[0], proba[2])
+
+
 def test_a_regressor_bag_predicts_the_members_mean():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 3)).astype(np.float32)
