@@ -102,7 +102,8 @@ def train_step(net, batch, *, custom_loss: bool, backward=None, **fit_params) ->
     if not weighting.per_task_gradients:
         # the heads and the gradient on the cut, then the trunk
         net.get_loss(y_pred, yi, X=Xi, training=True).backward()
-        shared.backward(cut.grad)
+        if shared.requires_grad:  # a trunk without parameters has nothing to train
+            shared.backward(cut.grad)
         return step_result(net, y_pred, (grads, present) if sample else None)
     shared_grad, head_weights = weighting.combine_gradients(losses, grads, present)
     shared_grad = shared_grad.view_as(shared)
@@ -113,7 +114,8 @@ def train_step(net, batch, *, custom_loss: bool, backward=None, **fit_params) ->
             shared_grad = shared_grad + cut.grad
             cut.grad = None
     (head_weights.detach() * losses).sum().backward()
-    shared.backward(shared_grad.to(shared.dtype))
+    if shared.requires_grad:
+        shared.backward(shared_grad.to(shared.dtype))
     return step_result(net, y_pred, (grads, present) if sample else None)
 
 

@@ -193,6 +193,20 @@ def test_every_strategy_trains_and_logs_its_weights(penguins, name):
     assert clf.score(X, Y) > 0.6
 
 
+@pytest.mark.parametrize("name", ["equal", "pcgrad"])
+def test_a_trunk_without_parameters_trains_its_heads(penguins, name):
+    # hidden_units=() (allowed: "possibly empty") feeds X to the heads; the
+    # affinity step and the gradient strategies split the network at a
+    # representation that has nothing behind it to train
+    X, Y = penguins
+    params = dict(hidden_units=(), task_weighting=name, affinity_every=1)
+    before = make_clf(max_epochs=0, **params).fit(X, Y).module_.heads[0].weight
+    clf = make_clf(max_epochs=3, **params).fit(X, Y)
+    assert not torch.equal(clf.module_.heads[0].weight, before)
+    assert not list(clf.module_.trunk.parameters())
+    assert np.isfinite(clf.history[:, "train_loss"]).all()
+
+
 def test_dwa_logged_weights_are_one_for_two_epochs_then_sum_to_n_tasks(penguins):
     X, Y = penguins
     clf = make_clf(task_weighting="dwa", max_epochs=5).fit(X, Y)
