@@ -500,6 +500,7 @@ class BaseMultiTaskNet(NeuralNet):
         threads as ``n_threads`` says (both restored after); a first fit that
         fails is forgotten, so the estimator is unfitted rather than half
         updated."""
+        check_parameters(self, ["n_threads"])  # read before fit's own checks
         threads = fit_threads(self.n_threads, self.device)
         member = bag_member(phase)
         state = self.random_state if member is None else self._run_state(member)

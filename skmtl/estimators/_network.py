@@ -66,6 +66,15 @@ def build_module(net) -> torch.nn.Module:
 
 
 def _one_network(net) -> torch.nn.Module:
+    if (net.ensemble_size or 1) > 1 and (net.module is not None or net.architecture in EXPERTS):
+        what = f"architecture={net.architecture!r}"
+        if net.module is not None:
+            what = f"module={net.module!r}"
+        raise ValueError(
+            f"ensemble_size={net.ensemble_size} packs the members of skmtl's own MLP "
+            f"trunk, which {what} replaces. Leave module=None and architecture='shared' "
+            "for a packed ensemble, or set ensemble_size=None."
+        )
     encoder = net.target_encoder_
     # a regression task's head has one output
     n_classes = [
@@ -141,6 +150,7 @@ def optimizer_kwargs(net, kwargs: dict) -> dict:
     """skorch's optimizer arguments plus ``weight_decay`` (unless
     ``optimizer__weight_decay`` is set) and ``fused=True`` where
     ``fused_optimizer`` says."""
+    check_arguments(net.optimizer, "optimizer", kwargs)
     kwargs = dict(kwargs)
     if net.weight_decay and "weight_decay" not in kwargs:
         if not accepts_argument(net.optimizer, "weight_decay"):

@@ -196,6 +196,11 @@ def test_a_subclass_penalty_in_get_loss_changes_training(tasks_data, weighting):
         ({"module__bogus": 1}, r"module__bogus: MLPTrunk takes no argument 'bogus'; its "
                                r"arguments are \[.*'hidden_units'.*\]"),
         ({"criterion__bogus": 1}, r"criterion__bogus: CrossEntropyLoss takes no argument"),
+        ({"optimizer__bogus": 1}, r"optimizer__bogus: AdamW takes no argument 'bogus'; its "
+                                  r"arguments are \[.*'betas'.*\]"),
+        ({"n_threads": 0}, r"The 'n_threads' parameter of MultiTaskClassifier must be .* "
+                           r"Got 0 instead."),
+        ({"n_threads": "x"}, r"'n_threads' .* Got 'x' instead."),
     ],
 )  # fmt: skip
 def test_bad_parameters_are_refused_at_fit_naming_parameter_and_value(tasks_data, params, match):

@@ -71,6 +71,9 @@ def test_the_regressor_averages_its_members():
         ({"hidden_units": (32, 16)}, "equal widths"),
         ({"norm": "layer"}, "no norm"),
         ({"ensemble_size": 0}, r"'ensemble_size' .* an int in the range \[1, inf\) or None"),
+        # never ignored where another network replaces skmtl's MLP trunk
+        ({"architecture": "mmoe"}, r"which architecture='mmoe' replaces\. Leave module=None"),
+        ({"module": torch.nn.Identity}, r"which module=<class 'torch.nn.*Identity'> replaces"),
     ],
 )
 def test_bad_ensembles_are_refused_with_the_fix(params, message):
