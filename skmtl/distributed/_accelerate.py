@@ -77,6 +77,11 @@ class _Accelerated(AccelerateMixin):
     def get_params(self, deep: bool = True, **kwargs) -> dict:
         return {**super().get_params(deep=deep, **kwargs), "device": self.__dict__["device"]}
 
+    def _get_param_names(self):
+        # the mixin's bookkeeping, which __init__ sets anew: clone must not
+        # pass it back (skorch's own classes get away with it by accident)
+        return [k for k in super()._get_param_names() if k != "_wrapped_with_accelerator"]
+
     def _validate_params(self):
         # skorch's check, without the mixin's demand for device=None: the
         # network and the fast data path go to the accelerator's device

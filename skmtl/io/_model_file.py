@@ -331,7 +331,10 @@ def save(obj, path, *, optimizer: bool = True) -> None:
     ----------
     obj : MultiTaskClassifier, MultiTaskRegressor or Pipeline
         Fitted. A Pipeline's scikit-learn steps are stored with
-        :mod:`skops.io` (``pip install skmtl[safe]``).
+        :mod:`skops.io` (``pip install skmtl[safe]``). An estimator of
+        :mod:`skmtl.distributed` is stored as the ``MultiTaskClassifier`` or
+        ``MultiTaskRegressor`` whose network it trained (``load`` gives that
+        one-process estimator).
     path : str or path-like or binary file
         Where to write the zip archive. A path is replaced only once the new
         file is complete and on disk: if the save fails (a full disk, an
@@ -359,13 +362,13 @@ def save(obj, path, *, optimizer: bool = True) -> None:
     from safetensors.torch import save as save_tensors
 
     head, step_name, net = _split_pipeline(obj)
-    params = {k: v for k, v in net.get_params(deep=False).items() if k != "_params_to_validate"}
+    cls, params = _stored_estimator(net)
     tensors = _module_tensors(net)
     config = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "versions": _versions(),
-        "estimator": _path(type(net)),
+        "estimator": _path(cls),
         "params": _encode(params, "params"),
         "fitted": _fitted_state(net, tensors),
         "history": net.history.to_list(),
@@ -389,6 +392,30 @@ def save(obj, path, *, optimizer: bool = True) -> None:
 
     # a failed or interrupted save leaves the file already at ``path`` as it was
     write_atomically(path, write)
+
+
+#: What ``skorch.hf.AccelerateMixin`` adds to an estimator's parameters: the
+#: machine's, not the model's.
+_ACCELERATE_PARAMS = ("accelerator", "unwrap_after_train", "callbacks__print_log__sink")
+
+
+def _stored_estimator(net) -> tuple[type, dict]:
+    """The class and parameters a model file names. An estimator that trained
+    with Accelerate (:mod:`skmtl.distributed`) is stored as its one-process
+    class, whose network it trained: the accelerator belongs to the run."""
+    params = {k: v for k, v in net.get_params(deep=False).items() if k != "_params_to_validate"}
+    if "accelerator" not in params:
+        return type(net), params
+    if getattr(net, "_wrapped_with_accelerator", False):
+        raise ValueError(
+            f"skmtl.save cannot store this {type(net).__name__}: its network is still "
+            "the accelerator's (unwrap_after_train=False). Fit with unwrap_after_train=True "
+            "(the default) to save it."
+        )
+    cls = next(c for c in type(net).__mro__ if c in (MultiTaskClassifier, MultiTaskRegressor))
+    for name in _ACCELERATE_PARAMS:
+        params.pop(name, None)
+    return cls, params
 
 
 # ------------------------------------------------------------------ load

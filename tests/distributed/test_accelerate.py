@@ -98,6 +98,35 @@ def test_one_process_with_an_accelerator_fits_as_without(tmp_path):
         np.testing.assert_allclose(accelerated.predict_proba(X)[task], proba, atol=1e-6)
 
 
+def test_a_fitted_accelerated_estimator_clones_refits_and_saves(tmp_path):
+    # clone passes no bookkeeping back; the model file is the one-process
+    # estimator whose network was trained, the accelerator left out
+    pytest.importorskip("safetensors")
+    from sklearn.base import clone
+
+    import skmtl
+    from skmtl.distributed import AcceleratedMultiTaskClassifier
+
+    X, Y = make_tasks(200)
+    clf = AcceleratedMultiTaskClassifier(
+        accelerator=accelerate.Accelerator(cpu=True), **ddp_settings()
+    ).fit(X, Y)
+    again = clone(clf).fit(X, Y)
+    for task, proba in clf.predict_proba(X).items():
+        np.testing.assert_array_equal(again.predict_proba(X)[task], proba)
+    skmtl.save(clf, tmp_path / "model.skmtl")
+    loaded = skmtl.load(tmp_path / "model.skmtl")
+    assert type(loaded) is MultiTaskClassifier
+    assert loaded.get_params()["affinity_every"] == 0
+    for task, proba in clf.predict_proba(X).items():
+        np.testing.assert_array_equal(loaded.predict_proba(X)[task], proba)
+    kept = AcceleratedMultiTaskClassifier(
+        accelerator=accelerate.Accelerator(cpu=True), unwrap_after_train=False, max_epochs=1
+    ).fit(X, Y)
+    with pytest.raises(ValueError, match=r"still the accelerator's \(unwrap_after_train=False\)"):
+        skmtl.save(kept, tmp_path / "kept.skmtl")
+
+
 def test_a_distributed_fit_trains_one_network_and_refuses_a_bag():
     from skmtl.distributed import AcceleratedMultiTaskClassifier
     from skmtl.nn import MultiTaskModule
