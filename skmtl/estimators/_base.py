@@ -879,6 +879,16 @@ class BaseMultiTaskNet(NeuralNet):
                     "estimator with pickle."
                 ) from exc
             files = [repr(v) for k, v in kwargs.items() if k.startswith("f_") and v is not None]
+            bag_file, bag_here = '"members.0.' in str(exc), isinstance(self.module_, BaggedModule)
+            if "state_dict" in str(exc) and bag_file != bag_here:
+                kinds = ("a bag of networks", "one network")
+                holds, here = kinds if bag_file else kinds[::-1]
+                build = "bag_folds=<the saved bag_size_>" if bag_file else "bag_folds=None"
+                raise ValueError(
+                    f"The params file holds {holds}, but this estimator's model is {here} "
+                    f"(bag_folds). Build it with clf.set_params(max_epochs=0, {build})"
+                    ".fit(X, Y) on the same data, then load_params."
+                ) from exc
             raise ValueError(
                 f"Could not load the params file(s) {', '.join(files) or 'of the checkpoint'}: "
                 f"{type(exc).__name__}: {exc or 'the file is empty or truncated'}. Save "

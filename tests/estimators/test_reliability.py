@@ -11,7 +11,7 @@ import pytest
 import torch
 from sklearn.exceptions import InconsistentVersionWarning as SklearnVersionWarning
 from skorch.callbacks import Callback, Checkpoint, ProgressBar
-from support import StopAfter, make_clf, make_tasks
+from support import StopAfter, exactly, make_clf, make_tasks
 
 import skmtl
 import skmtl.training._callbacks
@@ -187,6 +187,29 @@ def test_params_round_trip_into_the_same_fit(tasks_data, tmp_path):
     twin.load_params(f_params=tmp_path / "p.pt")
     for task, proba in clf.predict_proba(X).items():
         np.testing.assert_array_equal(twin.predict_proba(X)[task], proba)
+
+
+def test_a_bags_params_load_into_a_bag_built_without_training(tasks_data, tmp_path):
+    # the default on a small table is a bag; a model of one network is told
+    # how to build one, and left as it was
+    X, Y = tasks_data
+    bag = MultiTaskClassifier(hidden_units=(16,), patience=2, random_state=0).fit(X, Y)
+    assert bag.bag_size_ == 5
+    bag.save_params(f_params=tmp_path / "bag.pt")
+    one = MultiTaskClassifier(hidden_units=(16,), random_state=0, max_epochs=0).fit(X, Y)
+    before = one.predict_proba(X)
+    msg = (
+        "The params file holds a bag of networks, but this estimator's model is one network "
+        "(bag_folds). Build it with clf.set_params(max_epochs=0, bag_folds=<the saved "
+        "bag_size_>).fit(X, Y) on the same data, then load_params."
+    )
+    with pytest.raises(ValueError, match=exactly(msg)):
+        one.load_params(f_params=tmp_path / "bag.pt")
+    for task, proba in before.items():
+        np.testing.assert_array_equal(one.predict_proba(X)[task], proba)
+    one.set_params(bag_folds=5).fit(X, Y).load_params(f_params=tmp_path / "bag.pt")
+    for task, proba in bag.predict_proba(X).items():
+        np.testing.assert_array_equal(one.predict_proba(X)[task], proba)
 
 
 def _fit_on_other_rows(X, Y, **params):
