@@ -79,16 +79,26 @@ def plot_learning_curves(estimator, *, metric: bool = False, selection: bool = F
     history = model.history
     if selection:
         if not hasattr(model, "selection_history_"):
-            raise ValueError(
+            message = (
                 "selection=True plots the run that chose the epoch count, which only a "
                 "fit with max_epochs='auto' (and no early_stopping or train_split) of one "
-                "network has. A bag (bag_folds) has none: without selection=True this "
-                "plots its last network, validated on its own fold (bag_histories_ holds "
-                "each network's). Fit with bag_folds=None for one network and its "
-                "selection run."
+                "network has."
             )
+            if getattr(model, "bag_size_", None):
+                message += (
+                    " A bag (bag_folds) has none: without selection=True this plots its "
+                    "last network, validated on its own fold (bag_histories_ holds each "
+                    "network's). Fit with bag_folds=None for one network and its selection run."
+                )
+            raise ValueError(message)
         history = model.selection_history_
     regression = dict(zip(model.tasks_, model.target_encoder_.regression_, strict=True))
+    if metric and not any(key.startswith("valid_") for key in history[-1]):
+        raise ValueError(
+            "metric=True plots the validation scores, and this run has none: it trained "
+            "on every row (an int max_epochs, or the refit of max_epochs='auto'). Plot "
+            "selection=True for the run that chose the epochs, or fit with a train_split."
+        )
     for task in model.tasks_:
         if metric:
             key = f"valid_r2_{task}" if regression[task] else f"valid_acc_{task}"

@@ -99,5 +99,12 @@ def test_the_selection_run_of_auto_epochs_can_be_plotted():
     )
     # the final fit has no validation split: training losses only
     assert len(plot_learning_curves(clf).get_lines()) == len(clf.tasks_)
-    with pytest.raises(ValueError, match="only a fit with max_epochs='auto'"):
+    with pytest.raises(ValueError, match="only a fit with max_epochs='auto'") as info:
         plot_learning_curves(make_clf().fit(X, Y), selection=True)
+    assert "bag" not in str(info.value)  # said of a bag only
+    bag = MultiTaskClassifier(hidden_units=(8,), patience=2, random_state=0).fit(X, Y)
+    with pytest.raises(ValueError, match=r"network has\. A bag \(bag_folds\) has none"):
+        plot_learning_curves(bag, selection=True)
+    # no validation scores to draw: said, not an empty plot
+    with pytest.raises(ValueError, match="metric=True plots the validation scores, and this"):
+        plot_learning_curves(clf, metric=True)
