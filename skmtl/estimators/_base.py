@@ -41,7 +41,7 @@ from ..data import (
     warn_large_values,
 )
 from ..nn import ACTIVATIONS, STRATEGIES, BaggedModule, TaskWeighting, make_weighting
-from ..targets import EncodedTargets, TaskEncoder, encoded, labelled
+from ..targets import EncodedTargets, TaskEncoder, encoded, labelled, read_tasks
 from ..training import (
     ARCHITECTURES,
     FEATURE_SCALINGS,
@@ -108,6 +108,31 @@ def _rows(X) -> int:
         return _num_samples(X)
     except TypeError:
         return 0
+
+
+def _networks_in(f_params) -> int | None:
+    """The networks a params file holds: a bag's count, 0 for one network;
+    None where the file cannot be read."""
+    if f_params is None:
+        return None
+    try:
+        if hasattr(f_params, "seek"):
+            f_params.seek(0)
+        state = torch.load(f_params, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - unreadable: the caller's own message says so
+        return None
+    return len({key.split(".")[1] for key in state if key.startswith("members.")})
+
+
+def _labelled_rows(Y, task_names) -> int | None:
+    """The rows of ``Y`` with a label for some task (the rows that train), or
+    None where ``Y`` cannot be read (``fit`` refuses it with its own error)."""
+    try:
+        columns = read_tasks(Y, task_names)
+    except (TypeError, ValueError):
+        return None
+    has = [column.notna().to_numpy() for column in columns.values()]
+    return int(np.logical_or.reduce(has).sum()) if has else 0
 
 
 class BaseMultiTaskNet(NeuralNet):
@@ -680,12 +705,13 @@ class BaseMultiTaskNet(NeuralNet):
         self.stopped_reason_ = reasons[0] if reasons else None
         return self
 
-    def _bag_plan(self, X) -> int | None:
-        """The networks a new fit on ``X`` bags (:func:`~skmtl.training.bag_size`),
-        or None for one; raises for a bad ``bag_folds`` and for what a bag
-        cannot honour, before anything is trained."""
+    def _bag_plan(self, X, y) -> int | None:
+        """The networks a new fit on ``(X, y)`` bags (:func:`~skmtl.training.bag_size`
+        of its labelled rows), or None for one; raises for a bad ``bag_folds``
+        and for what a bag cannot honour, before anything is trained."""
         check_parameters(self, ["bag_folds"])  # read before fit's own checks
-        size = bag_size(self.get_params(deep=False), _rows(X))
+        rows = _labelled_rows(y, self.task_names)
+        size = bag_size(self.get_params(deep=False), _rows(X) if rows is None else rows)
         if size is not None:
             self._check_bag()
         return size
@@ -806,7 +832,7 @@ class BaseMultiTaskNet(NeuralNet):
         params = self.get_params(deep=False)
         if reset:
             with self._fitting(reset=True):  # a refused fit is forgotten like a failed one
-                size = self._bag_plan(X)
+                size = self._bag_plan(X, y)
             if size is not None:
                 return self._fit_bag(X, y, size, **fit_params)
         if reset and selects_epochs(params):
@@ -835,7 +861,7 @@ class BaseMultiTaskNet(NeuralNet):
         if isinstance(y, EncodedTargets):  # from fit, through skorch's NeuralNet.fit
             return super().partial_fit(X, y, **fit_params)
         reset = not self.initialized_
-        if not reset and classes is not None:
+        if not reset and classes is not None and hasattr(self, "target_encoder_"):
             self.target_encoder_.check_classes(classes)
         if reset and isinstance(self.bag_folds, Integral):
             with self._fitting(reset=True):
@@ -879,15 +905,17 @@ class BaseMultiTaskNet(NeuralNet):
                     "estimator with pickle."
                 ) from exc
             files = [repr(v) for k, v in kwargs.items() if k.startswith("f_") and v is not None]
-            bag_file, bag_here = '"members.0.' in str(exc), isinstance(self.module_, BaggedModule)
-            if "state_dict" in str(exc) and bag_file != bag_here:
-                kinds = ("a bag of networks", "one network")
-                holds, here = kinds if bag_file else kinds[::-1]
-                build = "bag_folds=<the saved bag_size_>" if bag_file else "bag_folds=None"
+            saved = _networks_in(kwargs.get("f_params"))
+            here = len(self.module_.members) if isinstance(self.module_, BaggedModule) else 0
+            if saved is not None and saved != here:
+
+                def kind(n: int) -> str:
+                    return f"a bag of {n} networks" if n else "one network"
+
                 raise ValueError(
-                    f"The params file holds {holds}, but this estimator's model is {here} "
-                    f"(bag_folds). Build it with clf.set_params(max_epochs=0, {build})"
-                    ".fit(X, Y) on the same data, then load_params."
+                    f"The params file holds {kind(saved)}, but this estimator's model is "
+                    f"{kind(here)} (bag_folds). Build it with clf.set_params(max_epochs=0, "
+                    f"bag_folds={saved or None}).fit(X, Y) on the same data, then load_params."
                 ) from exc
             raise ValueError(
                 f"Could not load the params file(s) {', '.join(files) or 'of the checkpoint'}: "

@@ -81,7 +81,7 @@ class MultiTaskClassifier(ClassifierMixin, TaskViews, BaseMultiTaskNet):
         and are more accurate there (docs/accuracy.md). ``"auto"``: 5
         where the fit would choose its own epochs (``max_epochs="auto"``
         with the default ``train_split`` and ``early_stopping``) on 5 to
-        5,000 rows of ``X``, without ``ensemble_size``; one network
+        5,000 labelled rows, without ``ensemble_size``; one network
         otherwise. ``None``: always one network. An int bags within the
         ``max_epochs`` budget in ``fit``, and refuses a ``train_split``, a
         ``Checkpoint`` callback (each network trains in a run of its own,

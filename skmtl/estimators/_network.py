@@ -39,7 +39,7 @@ def mlp_kwargs(net) -> dict:
         "numeric_embedding": kind,
         "embedded_columns": net.embedded_columns_,
         "embedding_bins": getattr(net, "embedding_bins_", None) if kind else None,
-        **({"ensemble_size": net.ensemble_size} if net.ensemble_size else {}),
+        **({"ensemble_size": net.ensemble_size} if (net.ensemble_size or 1) > 1 else {}),
     }
 
 

@@ -422,7 +422,7 @@ def _start(est, key, X, y) -> list[_Prepared] | None:
         return None
     selects = selects_epochs(est.get_params(deep=False))
     try:
-        size = est._bag_plan(X)
+        size = est._bag_plan(X, y)
     except ValueError:
         return None  # the plain fit raises it for error_score
     if size is None:

@@ -79,10 +79,13 @@ class TaskScorer:
             return scorer(view, X_task, labels, **kwargs)
         except ValueError as exc:
             kind = "regression" if regression else "classification"
-            fix = "a metric that suits it, or metric=None (accuracy, R^2 for a regression task)"
+            fix = "use metric=None (accuracy, R^2 for a regression task) or one that does"
             if self._tasks(model, y) is not None:
-                fix += ", or the list of the tasks the metric suits as task"
-            raise ValueError(f"{self!r} failed on {kind} task {task!r}: {exc} Use {fix}.") from exc
+                fix += ", or pass the list of the tasks it suits as task"
+            raise ValueError(
+                f"{self!r} failed on {kind} task {task!r}: {exc} If the metric does not "
+                f"suit a {kind} task, {fix}."
+            ) from exc
 
     def __repr__(self) -> str:
         return f"task_scorer({self.task!r}, {self.scorer!r})"

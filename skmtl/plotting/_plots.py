@@ -93,11 +93,12 @@ def plot_learning_curves(estimator, *, metric: bool = False, selection: bool = F
             raise ValueError(message)
         history = model.selection_history_
     regression = dict(zip(model.tasks_, model.target_encoder_.regression_, strict=True))
-    if metric and not any(key.startswith("valid_") for key in history[-1]):
+    if metric and not any(key.startswith("valid_") for row in history[-1:] for key in row):
         raise ValueError(
             "metric=True plots the validation scores, and this run has none: it trained "
-            "on every row (an int max_epochs, or the refit of max_epochs='auto'). Plot "
-            "selection=True for the run that chose the epochs, or fit with a train_split."
+            "on every row (an int max_epochs, or the refit of max_epochs='auto') or for "
+            "no epoch. Plot selection=True for the run that chose the epochs, or fit with "
+            "a train_split."
         )
     for task in model.tasks_:
         if metric:

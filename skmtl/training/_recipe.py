@@ -212,10 +212,10 @@ def bag_member(phase) -> int | None:
 
 
 def bag_size(params: Mapping, n_rows: int) -> int | None:
-    """The networks a new fit on ``n_rows`` rows bags, or None for one:
+    """The networks a new fit on ``n_rows`` labelled rows bags, or None for one:
     ``bag_folds`` when it is an int; for ``"auto"``, :data:`BAG_FOLDS`
     where the fit would choose its epochs (:func:`selects_epochs`) on
-    ``BAG_FOLDS`` to :data:`BAG_ROWS` rows of ``X`` with one network (a packed ensemble,
+    ``BAG_FOLDS`` to :data:`BAG_ROWS` labelled rows with one network (a packed ensemble,
     ``ensemble_size``, averages its members already)."""
     folds = params["bag_folds"]
     if folds is None:

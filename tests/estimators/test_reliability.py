@@ -3,6 +3,7 @@ pandas label arrays, and the errors a new user meets first."""
 
 import io
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -199,14 +200,25 @@ def test_a_bags_params_load_into_a_bag_built_without_training(tasks_data, tmp_pa
     one = MultiTaskClassifier(hidden_units=(16,), random_state=0, max_epochs=0).fit(X, Y)
     before = one.predict_proba(X)
     msg = (
-        "The params file holds a bag of networks, but this estimator's model is one network "
-        "(bag_folds). Build it with clf.set_params(max_epochs=0, bag_folds=<the saved "
-        "bag_size_>).fit(X, Y) on the same data, then load_params."
+        "The params file holds a bag of 5 networks, but this estimator's model is one network "
+        "(bag_folds). Build it with clf.set_params(max_epochs=0, bag_folds=5).fit(X, Y) on "
+        "the same data, then load_params."
     )
     with pytest.raises(ValueError, match=exactly(msg)):
         one.load_params(f_params=tmp_path / "bag.pt")
     for task, proba in before.items():
         np.testing.assert_array_equal(one.predict_proba(X)[task], proba)
+    # the reverse, and bags of two sizes
+    one.save_params(f_params=tmp_path / "one.pt")
+    three = MultiTaskClassifier(hidden_units=(16,), max_epochs=0, bag_folds=3).fit(X, Y)
+    cases = [("one.pt", "one network", "None"), ("bag.pt", "a bag of 5 networks", "5")]
+    for path, holds, build in cases:
+        msg = (
+            f"The params file holds {holds}, but this estimator's model is a bag of 3 "
+            f"networks (bag_folds). Build it with clf.set_params(max_epochs=0, bag_folds={build})"
+        )
+        with pytest.raises(ValueError, match=re.escape(msg)):
+            three.load_params(f_params=tmp_path / path)
     one.set_params(bag_folds=5).fit(X, Y).load_params(f_params=tmp_path / "bag.pt")
     for task, proba in bag.predict_proba(X).items():
         np.testing.assert_array_equal(one.predict_proba(X)[task], proba)

@@ -485,8 +485,8 @@ def test_mean_scorer_errors(tasks_data, mixed):
     with pytest.raises(ValueError, match="failed on regression task 'amount'") as info:
         task_scorer("mean", "f1_macro")(reg_clf, X_m, Y_m)
     assert str(info.value).endswith(
-        "Use a metric that suits it, or metric=None (accuracy, R^2 for a regression task), "
-        "or the list of the tasks the metric suits as task."
+        "If the metric does not suit a regression task, use metric=None (accuracy, R^2 for "
+        "a regression task) or one that does, or pass the list of the tasks it suits as task."
     )
     with pytest.raises(ValueError, match="failed on regression task 'amount'") as info:
         task_scorer("amount", "accuracy")(reg_clf, X_m, Y_m)

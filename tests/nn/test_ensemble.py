@@ -81,3 +81,16 @@ def test_bad_ensembles_are_refused_with_the_fix(params, message):
     params = {"ensemble_size": 4, **params}
     with pytest.raises(ValueError, match=message):
         MultiTaskClassifier(max_epochs=1, **params).fit(X, Y)
+
+
+def test_an_ensemble_of_one_with_experts_is_the_plain_experts():
+    # ensemble_size=1 is no ensemble, wherever it is set
+    X, Y = make_tasks()
+    one, plain = (
+        MultiTaskClassifier(architecture="mmoe", max_epochs=1, random_state=0, ensemble_size=k)
+        .fit(X, Y)
+        .predict_proba(X)
+        for k in (1, None)
+    )
+    for task, proba in plain.items():
+        np.testing.assert_array_equal(one[task], proba)

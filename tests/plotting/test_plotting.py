@@ -106,5 +106,6 @@ def test_the_selection_run_of_auto_epochs_can_be_plotted():
     with pytest.raises(ValueError, match=r"network has\. A bag \(bag_folds\) has none"):
         plot_learning_curves(bag, selection=True)
     # no validation scores to draw: said, not an empty plot
-    with pytest.raises(ValueError, match="metric=True plots the validation scores, and this"):
-        plot_learning_curves(clf, metric=True)
+    for run in (clf, make_clf(max_epochs=0).fit(X, Y)):
+        with pytest.raises(ValueError, match="metric=True plots the validation scores, and"):
+            plot_learning_curves(run, metric=True)
