@@ -439,26 +439,37 @@ def accepts_argument(module_cls: type, name: str) -> bool:
 
 
 def trunk_output_width(trunk: nn.Module, sample_shape: Sequence[int]) -> int:
-    """Width of ``trunk``'s output, read from ``out_features`` or a dry run.
+    """Width of ``trunk``'s output: :class:`MLPTrunk`'s ``out_features``, or a
+    dry run of any other trunk, whose own ``out_features`` must agree.
 
     The dry run feeds two samples of zeros of shape ``sample_shape`` in eval
-    mode without gradients, so it touches neither the random state nor any running statistics.
+    mode without gradients, so it touches neither the random state nor any
+    running statistics. It refuses an output other than one row of features
+    per sample (a 3-D output would read as a packed ensemble's members).
     """
     width = getattr(trunk, "out_features", None)
-    if isinstance(width, int):
-        return width
+    if isinstance(trunk, MLPTrunk) and isinstance(width, int):
+        return width  # a packed ensemble's is (batch, k, width)
     was_training = trunk.training
     trunk.eval()
+    device = next(trunk.parameters(), torch.empty(0)).device
     try:
         with torch.no_grad():
-            out = trunk(torch.zeros(2, *sample_shape))
+            out = trunk(torch.zeros(2, *sample_shape, device=device))
     finally:
         trunk.train(was_training)
-    if not isinstance(out, torch.Tensor) or out.ndim != 2:
+    name = type(trunk).__name__
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != 2:
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ValueError(
-            f"The trunk module {type(trunk).__name__} must return one tensor of "
-            f"shape (n_samples, n_features); it returned {shape}. End it with "
+            f"The trunk module {name} must return one tensor of shape (n_samples, "
+            f"n_features); for 2 samples it returned {shape}. End it with "
             "torch.nn.Flatten() or pool its output to a vector per sample."
+        )
+    if isinstance(width, int) and out.shape[1] != width:
+        raise ValueError(
+            f"The trunk module {name} has out_features={width}, but it returned "
+            f"{tuple(out.shape)} for 2 samples. Set out_features to its output width, or "
+            "drop the attribute: skmtl reads the width from a forward pass."
         )
     return int(out.shape[1])

@@ -214,6 +214,46 @@ def test_trunk_with_wrong_output_shape(tasks_data):
         make_clf(module=ImageTrunk).fit(X, Y)
 
 
+class EveryStep(nn.Module):
+    """A sequence trunk that returns every time step, and says its width."""
+
+    def __init__(self, width=8, out_features=8):
+        super().__init__()
+        self.rnn = nn.GRU(3, width, batch_first=True)
+        self.out_features = out_features
+
+    def forward(self, X):
+        return self.rnn(X)[0]
+
+
+class LastStep(EveryStep):
+    def forward(self, X):
+        return self.rnn(X)[0][:, -1]
+
+
+class PooledBatch(LastStep):
+    def forward(self, X):
+        return super().forward(X).mean(0, keepdim=True)
+
+
+@pytest.mark.parametrize(
+    "trunk, params, match",
+    [
+        # a 3-D output would train its time steps as a packed ensemble's members
+        (EveryStep, {}, r"for 2 samples it returned \(2, 5, 8\)\. End it with"),
+        (PooledBatch, {}, r"for 2 samples it returned \(1, 8\)\. End it with"),
+        (LastStep, {"module__out_features": 7}, r"LastStep has out_features=7, but it returned "
+                                                 r"\(2, 8\) for 2 samples\. Set out_features"),
+    ],
+)  # fmt: skip
+def test_a_trunks_out_features_is_checked_against_its_output(trunk, params, match):
+    X = np.random.default_rng(0).normal(size=(60, 5, 3)).astype(np.float32)
+    Y = {"a": X[:, -1, 0] > 0}
+    with pytest.raises(ValueError, match=match):
+        MultiTaskClassifier(module=trunk, max_epochs=1, bag_folds=None, **params).fit(X, Y)
+    assert MultiTaskClassifier(module=LastStep, max_epochs=1).fit(X, Y).score(X, Y) > 0
+
+
 def test_callbacks_of_wrong_type():
     with pytest.raises(TypeError, match="callbacks must be None, 'disable' or a list"):
         MultiTaskClassifier().set_params(callbacks=3)
