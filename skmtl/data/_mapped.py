@@ -7,8 +7,9 @@ are fitted on a bounded sample of rows, and training and prediction read
 each batch's rows (in file order, then put back in the batch's order) and
 scale them on their own. The pages of the file that the reads brought in
 are handed back to the operating system after each block, and by the
-training data every :data:`RELEASE_BYTES`, so that the process's resident
-memory stays bounded too.
+training data and the sample every :data:`RELEASE_BYTES` of pages they may
+have mapped (a row read at random maps the pages around it too), so that
+the process's resident memory stays bounded too.
 """
 
 from __future__ import annotations
@@ -27,8 +28,12 @@ SAMPLE_ROWS = 100_000
 #: Bytes a block of the checks reads at once.
 BLOCK_BYTES = 64 * 2**20
 
-#: Bytes read from one mapping before its pages are released from the process.
+#: Bytes of a mapping's pages read before they are released from the process.
 RELEASE_BYTES = 64 * 2**20
+
+#: What reading one row at random may map: a page fault of a file mapping
+#: maps the pages around it too (Linux maps up to 16, 64 KiB).
+FAULT_BYTES = 64 * 2**10
 
 
 class MappedRows:
@@ -102,6 +107,16 @@ def read_rows(array, rows) -> np.ndarray:
     return _as_float32(out, copy=False)
 
 
+def mapped_bytes(array, n_rows: int, in_order: bool) -> int:
+    """The bytes of ``array``'s file that reading ``n_rows`` rows may have
+    brought into memory: the rows themselves read in order (a slice), up to
+    :data:`FAULT_BYTES` a row read at random; at most the whole file."""
+    memmap = _mapping(array)[0]
+    row_bytes = int(np.prod(memmap.shape[1:], dtype=np.int64)) * memmap.dtype.itemsize
+    touched = n_rows * (row_bytes if in_order else max(row_bytes, FAULT_BYTES))
+    return min(touched, memmap.nbytes)
+
+
 def _as_float32(values, *, copy: bool) -> np.ndarray:
     with np.errstate(over="ignore"):  # beyond float32: inf, which the checks report
         if copy:
@@ -133,6 +148,11 @@ def sample_rows(X, n_rows: int | None = None):
         rows = np.sort(np.random.default_rng(0).choice(len(X), n_rows, replace=False))
     if not is_mapped(X):
         return X[rows]
-    sample = read_rows(X, rows)
-    release_pages(X)
-    return sample
+    # in chunks whose pages are released after each: rows at random map
+    # far more of the file than their own bytes
+    chunk = max(1, RELEASE_BYTES // mapped_bytes(X, 1, in_order=False))
+    parts = []
+    for start in range(0, len(rows), chunk):
+        parts.append(read_rows(X, rows[start : start + chunk]))
+        release_pages(X)
+    return np.concatenate(parts)

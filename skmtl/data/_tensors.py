@@ -25,7 +25,7 @@ import torch
 from skorch.dataset import Dataset as SkorchDataset
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from ._mapped import RELEASE_BYTES, is_mapped, read_rows, release_pages
+from ._mapped import RELEASE_BYTES, is_mapped, mapped_bytes, read_rows, release_pages
 from ._scaling import scale_features
 
 #: The most float32 values an inference batch of sparse or mapped ``X`` may hold (64 MB).
@@ -106,7 +106,8 @@ class MappedData(HostData):
     """A memory-mapped ``X`` left in its file; each batch's rows are read
     (in file order, as float32), passed through the fitted ``scaler`` and
     moved to ``device``. The pages the reads brought in are released every
-    :data:`~skmtl.data._mapped.RELEASE_BYTES` read."""
+    :data:`~skmtl.data._mapped.RELEASE_BYTES` of pages they may have mapped
+    (:func:`~skmtl.data._mapped.mapped_bytes`)."""
 
     def __init__(self, X, y: torch.Tensor | None, device, scaler=None):
         super().__init__(X, y, device)
@@ -118,7 +119,7 @@ class MappedData(HostData):
             rows = rows.cpu().numpy()
         one = not isinstance(rows, slice) and np.ndim(rows) == 0  # skorch's dataset[i]
         block = read_rows(self.X, [rows] if one else rows)
-        self._unreleased += block.nbytes
+        self._unreleased += mapped_bytes(self.X, len(block), isinstance(rows, slice))
         if self._unreleased >= RELEASE_BYTES:
             self._unreleased = 0
             release_pages(self.X)

@@ -130,3 +130,34 @@ def test_a_mapped_x_of_the_wrong_width_is_refused(tmp_path):
     clf = make_clf(max_epochs=1).fit(X, Y)
     with pytest.raises(ValueError, match="X has 5 features, but MultiTaskClassifier is expecting"):
         clf.predict(mapped_copy(tmp_path, X[:, :5]))
+
+
+def test_pages_are_released_by_what_the_reads_may_have_mapped(tmp_path, monkeypatch):
+    # a row read at random maps the pages around it (64 KiB), far more than
+    # its own bytes: the release counts those, and rows read in order by size
+    import skmtl.data._tensors as tensors
+
+    X = mapped_copy(tmp_path, np.zeros((200_000, 4), dtype=np.float32))  # 16-byte rows
+    assert mapped.mapped_bytes(X, 10, in_order=False) == 10 * mapped.FAULT_BYTES
+    assert mapped.mapped_bytes(X, 10, in_order=True) == 160
+    assert mapped.mapped_bytes(X, 5_000, in_order=False) == X.nbytes  # at most the file
+    released = []
+    monkeypatch.setattr(tensors, "release_pages", lambda array: released.append(1))
+    monkeypatch.setattr(tensors, "RELEASE_BYTES", 8 * mapped.FAULT_BYTES)
+    data = MappedData(X, None, "cpu")
+    data.take(np.arange(0, 200_000, 20_000))  # 10 rows at random
+    assert len(released) == 1
+    for start in range(0, 1_000, 100):  # 1,000 rows in order: 16 KB
+        data.take(slice(start, start + 100))
+    assert len(released) == 1
+
+
+def test_the_scalers_sample_of_a_mapped_x_is_read_in_released_chunks(tmp_path, monkeypatch):
+    X = mapped_copy(tmp_path, np.arange(40_000, dtype=np.float32).reshape(10_000, 4))
+    released = []
+    monkeypatch.setattr(mapped, "release_pages", lambda array: released.append(1))
+    monkeypatch.setattr(mapped, "RELEASE_BYTES", 100 * mapped.FAULT_BYTES)
+    sample = mapped.sample_rows(X, 1_000)
+    assert len(released) == 10  # chunks of 100 rows
+    rows = np.sort(np.random.default_rng(0).choice(10_000, 1_000, replace=False))
+    np.testing.assert_array_equal(sample, np.asarray(X)[rows])
