@@ -119,9 +119,9 @@ def _networks_in(f_params) -> int | None:
         if hasattr(f_params, "seek"):
             f_params.seek(0)
         state = torch.load(f_params, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - unreadable: the caller's own message says so
+        return len({key.split(".")[1] for key in state if key.startswith("members.")})
+    except Exception:  # unreadable, or not a state dict: the caller's message says so
         return None
-    return len({key.split(".")[1] for key in state if key.startswith("members.")})
 
 
 def _labelled_rows(Y, task_names) -> int | None:
