@@ -178,6 +178,11 @@ def _observed(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
             values = np.asarray(values.tolist())
         elif inferred.startswith("mixed"):
             kinds = sorted({type(v).__name__ for v in values})
+            if len(kinds) == 1:  # one type, but not one a label can be
+                raise ValueError(
+                    f"Task {col.name!r} has labels of type {kinds[0]}; give labels as "
+                    "strings, ints, floats or bools (e.g. join a tuple into one string)."
+                )
             raise ValueError(
                 f"Task {col.name!r} mixes label types {kinds}; give every label of a "
                 "task the same type (e.g. all str or all int)."

@@ -119,6 +119,18 @@ def test_mixed_label_types_in_a_task(tasks_data):
         make_clf().fit(X, {"t": y})
 
 
+def test_labels_of_one_type_a_label_cannot_be_are_named(tasks_data):
+    # tuples are one type, not a mix of types
+    X, _ = tasks_data
+    y = pd.Series([("a", 1), ("b", 2)] * (len(X) // 2), dtype=object)
+    msg = (
+        "Task 't' has labels of type tuple; give labels as strings, ints, floats or bools "
+        "(e.g. join a tuple into one string)."
+    )
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        make_clf().fit(X, {"t": y})
+
+
 def test_predict_with_wrong_number_of_features(fitted, tasks_data):
     X, Y = tasks_data
     msg = "X has 4 features, but MultiTaskClassifier is expecting 6 features as input"
