@@ -68,7 +68,9 @@ class EpochDecay(Callback):
     or ``(1 + cos(pi k / E)) / 2`` (``shape="cosine"``). The plan is kept in
     the history (``lr_plan``, with the rate as ``event_lr``), so a fit
     resumed from a checkpoint or a warm start before the plan's end takes it
-    up where it stopped; a fit after a finished plan plans anew.
+    up where it stopped; a fit after a finished plan plans anew. A rate set
+    since the schedule's last epoch (``set_params(lr=...)`` before a warm
+    fit or ``partial_fit``) is the group's initial rate from then on.
 
     Parameters
     ----------
@@ -87,12 +89,18 @@ class EpochDecay(Callback):
         if plan is None or plan[1] <= done:
             plan = [done, done + max(1, net.max_epochs_)]
         self.plan_ = list(plan)
+        for group in net.optimizer_.param_groups:
+            # a rate other than the one this schedule set last was set since
+            # (set_params(lr=...) before a warm fit): it starts the decay
+            if group.get("scheduled_lr") != group["lr"]:
+                group["initial_lr"] = group["lr"]
 
     def on_epoch_begin(self, net, **kwargs):
         start, end = self.plan_
         factor = decay_factor(self.shape, len(net.history) - 1 - start, end - start)
         for group in net.optimizer_.param_groups:
             group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
+            group["scheduled_lr"] = group["lr"]
         net.history.record("lr_plan", list(self.plan_))
         net.history.record("event_lr", net.optimizer_.param_groups[0]["lr"])
 

@@ -65,6 +65,21 @@ def test_lr_scheduler_updates_learning_rate(tasks_data):
     assert "lr_scheduler" not in dict(clf.callbacks_)
 
 
+@pytest.mark.parametrize("shape", ["linear", "cosine"])
+def test_a_new_lr_starts_the_decay_of_a_warm_fit_and_a_partial_fit(tasks_data, shape):
+    # set_params(lr=...) between fits is the rate training goes on at (it kept
+    # the first fit's); without a change the decay starts from the same rate
+    X, Y = tasks_data
+    clf = make_clf(lr_schedule=shape, warm_start=True, max_epochs=2, lr=0.01).fit(X, Y)
+    assert clf.history[:, "event_lr"] == pytest.approx([0.01, 0.005])  # both shapes halve
+    clf.fit(X, Y)
+    assert clf.history[-2:, "event_lr"] == pytest.approx([0.01, 0.005])
+    clf.set_params(lr=0.5).fit(X, Y)
+    assert clf.history[-2:, "event_lr"] == pytest.approx([0.5, 0.25])
+    clf.set_params(optimizer__lr=0.3).partial_fit(X, Y)
+    assert clf.history[-2:, "event_lr"] == pytest.approx([0.3, 0.15])
+
+
 def test_progress_bar_reports_batches(tasks_data, capsys):
     X, Y = tasks_data
     make_clf(max_epochs=1, callbacks=[ProgressBar()]).fit(X, Y)
