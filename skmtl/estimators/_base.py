@@ -124,6 +124,23 @@ def _networks_in(f_params) -> int | None:
         return None
 
 
+def _check_callbacks_need_no_validation(callbacks) -> None:
+    """Refuse a callback of the user's that watches a validation score in a
+    fit that holds no rows out (skorch would fail on the missing key)."""
+    given = callbacks if isinstance(callbacks, (list, tuple)) else []
+    for cb in given:
+        cb = cb[1] if isinstance(cb, tuple) else cb
+        monitor = getattr(cb, "monitor", None)
+        if isinstance(monitor, str) and monitor.startswith("valid_"):
+            raise ValueError(
+                f"callbacks holds {type(cb).__name__}(monitor={monitor!r}), which watches a "
+                "validation score, but this fit trains on every row: train_split='auto' "
+                "holds rows out only for skmtl's own choice of epochs. Set "
+                "early_stopping=True (early stopping on a stratified 20% split), or "
+                "train_split=MultiTaskValidSplit(0.2) for your callback."
+            )
+
+
 def _labelled_rows(Y, task_names) -> int | None:
     """The rows of ``Y`` with a label for some task (the rows that train), or
     None where ``Y`` cannot be read (``fit`` refuses it with its own error)."""
@@ -597,6 +614,9 @@ class BaseMultiTaskNet(NeuralNet):
             bagged = bag_member(phase) is not None and self.random_state is None
             self._fit_inputs(X, recipe, phase[3] if bagged else self.random_state)
             self._set_targets(encoder)
+        # the final run of a chosen-epochs fit holds no rows out either
+        if recipe.train_split is None or recipe.phase == "select":
+            _check_callbacks_need_no_validation(self.callbacks)
         self.recipe_ = recipe
         self.hidden_units_ = recipe.hidden_units
         self.max_epochs_ = recipe.max_epochs

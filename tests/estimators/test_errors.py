@@ -11,7 +11,7 @@ from skorch.exceptions import NotInitializedError
 from support import make_clf
 from torch import nn
 
-from skmtl import MultiTaskClassifier
+from skmtl import MultiTaskClassifier, MultiTaskValidSplit
 
 
 @pytest.fixture
@@ -264,6 +264,31 @@ def test_a_trunks_out_features_is_checked_against_its_output(trunk, params, matc
     with pytest.raises(ValueError, match=match):
         MultiTaskClassifier(module=trunk, max_epochs=1, bag_folds=None, **params).fit(X, Y)
     assert MultiTaskClassifier(module=LastStep, max_epochs=1).fit(X, Y).score(X, Y) > 0
+
+
+def test_a_callback_watching_validation_in_a_fit_without_it_is_refused(tasks_data):
+    # skorch would fail after the first epoch on the missing 'valid_loss'
+    from skorch.callbacks import EarlyStopping
+
+    X, Y = tasks_data
+    msg = (
+        "callbacks holds EarlyStopping(monitor='valid_loss'), which watches a validation "
+        "score, but this fit trains on every row: train_split='auto' holds rows out only for "
+        "skmtl's own choice of epochs. Set early_stopping=True (early stopping on a stratified "
+        "20% split), or train_split=MultiTaskValidSplit(0.2) for your callback."
+    )
+    for params in ({"bag_folds": None}, {"max_epochs": 2}):
+        clf = MultiTaskClassifier(callbacks=[EarlyStopping()], hidden_units=(8,), **params)
+        with pytest.raises(ValueError, match=re.escape(msg)):
+            clf.fit(X, Y)
+    # with a split of its own it watches it
+    clf = MultiTaskClassifier(
+        callbacks=[EarlyStopping(patience=1)],
+        max_epochs=30,
+        train_split=MultiTaskValidSplit(0.2),
+        random_state=0,
+    )
+    assert len(clf.fit(X, Y).history) < 30
 
 
 def test_callbacks_of_wrong_type():
