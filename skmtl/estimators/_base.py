@@ -62,6 +62,7 @@ from ..training import (
     selects_epochs,
     summarize,
     train_step,
+    user_callbacks,
     validation_step,
 )
 from ..utils import (
@@ -127,9 +128,7 @@ def _networks_in(f_params) -> int | None:
 def _check_callbacks_need_no_validation(callbacks) -> None:
     """Refuse a callback of the user's that watches a validation score in a
     fit that holds no rows out (skorch would fail on the missing key)."""
-    given = callbacks if isinstance(callbacks, (list, tuple)) else []
-    for cb in given:
-        cb = cb[1] if isinstance(cb, tuple) else cb
+    for cb in user_callbacks(callbacks):
         monitor = getattr(cb, "monitor", None)
         if isinstance(monitor, str) and monitor.startswith("valid_"):
             raise ValueError(
@@ -730,7 +729,8 @@ class BaseMultiTaskNet(NeuralNet):
         of its labelled rows), or None for one; raises for a bad ``bag_folds``
         and for what a bag cannot honour, before anything is trained."""
         check_parameters(self, ["bag_folds"])  # read before fit's own checks
-        rows = _labelled_rows(y, self.task_names)
+        # only "auto" reads the rows; an int or None bags as it says
+        rows = _labelled_rows(y, self.task_names) if self.bag_folds == "auto" else None
         size = bag_size(self.get_params(deep=False), _rows(X) if rows is None else rows)
         if size is not None:
             self._check_bag()
@@ -745,8 +745,7 @@ class BaseMultiTaskNet(NeuralNet):
                 f"train_split; got train_split={split!r}. Leave train_split='auto', or set "
                 "bag_folds=None to train one network on your split."
             )
-        given = self.callbacks if isinstance(self.callbacks, (list, tuple)) else []
-        found = [cb[1] if isinstance(cb, tuple) else cb for cb in given]
+        found = user_callbacks(self.callbacks)
         if any(isinstance(cb, Checkpoint | TrainEndCheckpoint | LoadInitState) for cb in found):
             raise ValueError(
                 f"bag_folds={self.bag_folds!r} trains its networks one after another, and a "

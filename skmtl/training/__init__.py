@@ -25,6 +25,7 @@ from ._recipe import (
     plan,
     selects_epochs,
     summarize,
+    user_callbacks,
 )
 from ._scoring import mean_valid_accuracy, score_codes, task_accuracies
 from ._states import copy_states, load_states
@@ -47,6 +48,7 @@ __all__ = [
     "plan",
     "selects_epochs",
     "summarize",
+    "user_callbacks",
     "best_epochs",
     "epoch_budget",
     "copy_states",

@@ -393,10 +393,17 @@ def default_callbacks(params: Mapping, recipe: Recipe) -> list[tuple[str, Any]]:
     ]
 
 
+def user_callbacks(callbacks) -> list:
+    """The callbacks (or callback classes) of the ``callbacks`` parameter,
+    without the names of ``(name, callback)`` pairs; none for ``None`` or
+    ``"disable"``."""
+    given = callbacks if isinstance(callbacks, (list, tuple)) else []
+    return [cb[1] if isinstance(cb, tuple) else cb for cb in given]
+
+
 def _schedules_itself(callbacks) -> bool:
     """Whether ``callbacks`` holds a skorch ``LRScheduler`` of the user's."""
-    given = callbacks if isinstance(callbacks, (list, tuple)) else []
-    found = (cb[1] if isinstance(cb, tuple) else cb for cb in given)
+    found = user_callbacks(callbacks)
     return any(isinstance(cb, LRScheduler) or cb is LRScheduler for cb in found)
 
 
